@@ -1,0 +1,61 @@
+"""Hypothesis profiles and numpy error handling for the whole suite.
+
+Profiles (``--hypothesis-profile NAME`` or ``HYPOTHESIS_PROFILE=NAME``):
+
+``dev``       fast local runs (the default outside CI);
+``ci``        the default when ``CI`` is set: derandomized, so a CI failure replays exactly,
+              enough examples to matter, no deadline, statistics and the reproduction blob
+              printed on failure;
+``thorough``  many examples, for nightly campaigns (``-m slow`` adds the heavy tests).
+
+Budget: the default suite (``ci`` profile, ``-n 2``) runs in under 5 minutes on 2 cores.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, Phase, settings
+
+settings.register_profile("dev", max_examples=20, deadline=None)
+settings.register_profile(
+    "ci",
+    max_examples=50,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    print_blob=True,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+settings.register_profile(
+    "thorough",
+    max_examples=1000,
+    deadline=None,
+    print_blob=True,
+    suppress_health_check=[HealthCheck.too_slow],
+    phases=list(Phase),
+)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE") or ("ci" if os.environ.get("CI") else "dev"))
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--run-slow", action="store_true", help="also run tests marked `slow`")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if config.getoption("--run-slow") or "slow" in (config.getoption("-m") or ""):
+        return
+    skip = pytest.mark.skip(reason="heavy campaign: run with --run-slow or -m slow")
+    for item in items:
+        if "slow" in item.keywords:
+            item.add_marker(skip)
+
+
+@pytest.fixture(autouse=True)
+def _numpy_errors_are_failures() -> Iterator[None]:
+    """Overflow, division by zero and invalid operations fail the test; underflow is harmless."""
+    with np.errstate(over="raise", divide="raise", invalid="raise", under="ignore"):
+        yield
