@@ -1,0 +1,216 @@
+r"""Turning numeric derivatives and their error estimates into verdicts.
+
+For entry :math:`i` (a coordinate, and for vector functions an output) with analytic value
+:math:`a_i`, Richardson estimate :math:`N_i` and its estimated error :math:`E_i`
+(truncation + rounding, see `gradcheck._numdiff`):
+
+.. math::
+    \text{allowed}_i = 4 E_i
+        + \text{ulps}\,\varepsilon_g \Big(|a_i| + \frac{G}{s_i}\Big)
+        + \text{atol} + \text{rtol}\,|N_i|,
+    \qquad G = \max_j |a_j| s_j .
+
+The second term is the analytic side's own rounding (:math:`\varepsilon_g` of the gradient's
+dtype), judged against the scale of the whole gradient: :math:`|a_j| s_j` is how much
+:math:`f` moves when parameter :math:`j` moves by its own magnitude :math:`s_j`, so
+:math:`G/s_i` is the gradient entry that would matter as much as the largest one. A saturated
+sigmoid whose true derivative is 1e-17 and whose float formula gives 0 sits far below it.
+The factor 4 covers the estimate being a single realization (rounding errors of one sign can
+add); :math:`E_i` itself over-covers the :math:`O(h^4)` Richardson error (see `_numdiff`).
+
+An entry **fails** when :math:`|a_i - N_i| > \text{allowed}_i`; it is **inconclusive** when
+the stencil is non-smooth (a kink) and the slope jump can explain the difference, or when
+:math:`f` is not finite inside the stencil. A check whose analytic and numeric values all sit
+below their noise floor is **vacuous**: it proves nothing, and says so.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+from gradcheck._numdiff import Differences, FloatArray
+from gradcheck._result import Entry, ParamReport, Status
+
+#: the estimated error of a numeric derivative is multiplied by this before comparing.
+SAFETY = 4.0
+#: how many entries the report lists.
+REPORTED = 5
+
+_PASS, _FAIL, _INCONCLUSIVE = 0, 1, 2
+_STATUS = (Status.PASS, Status.FAIL, Status.INCONCLUSIVE)
+
+
+@dataclass(frozen=True)
+class Block:
+    """One parameter's slice of the coordinate axis, and how to name its entries."""
+
+    path: str
+    shape: tuple[int, ...]  # the parameter's shape
+    dtype: str
+    start: int
+    stop: int
+
+
+@dataclass(frozen=True)
+class Verdict:
+    status: Status
+    reason: str
+    params: tuple[ParamReport, ...]
+    worst: tuple[Entry, ...]
+    worst_ratio: float
+    max_rel_error: float
+
+
+def judge(
+    a: FloatArray,
+    d: Differences,
+    h: FloatArray,
+    scale: FloatArray,
+    eps_g: FloatArray,
+    blocks: Sequence[Block],
+    out_shape: tuple[int, ...],
+    *,
+    ulps: float,
+    rtol: float,
+    atol: float,
+) -> Verdict:
+    """Verdicts for ``a`` (shape ``(n, m)``: coordinates x outputs) against ``d``."""
+    col = (slice(None), None)
+    g_scale = np.max(np.abs(a) * scale[col], axis=0)  # (m,)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        floor = ulps * eps_g[col] * (np.abs(a) + g_scale[None, :] / scale[col])
+        noise = SAFETY * d.error + floor
+        allowed = noise + atol + rtol * np.abs(d.numeric)
+        diff = np.abs(a - d.numeric)
+        rel = np.where(diff == 0, 0.0, diff / (np.abs(d.numeric) + g_scale / scale[col]))
+    code = np.full(a.shape, _PASS)
+    code[diff > allowed] = _FAIL
+    kink_ok = d.kink & ~(diff > allowed + 2 * d.slope_jump)
+    code[kink_ok] = _INCONCLUSIVE
+    code[~d.finite] = _INCONCLUSIVE
+    vacuous = bool(np.all((np.abs(a) <= noise) & (np.abs(d.numeric) <= noise)))
+    entries = _entries(a, d, h, allowed, code, blocks, out_shape)
+    params = tuple(_param_report(b, a, d, allowed, code, out_shape) for b in blocks)
+    status, reason = _overall(code, vacuous)
+    finite_rel = rel[np.isfinite(rel)]
+    return Verdict(
+        status=status,
+        reason=reason,
+        params=params,
+        worst=entries,
+        worst_ratio=max((e.ratio for e in entries), default=0.0),
+        max_rel_error=float(finite_rel.max()) if finite_rel.size else float("nan"),
+    )
+
+
+def _overall(code: NDArray[np.int_], vacuous: bool) -> tuple[Status, str]:
+    n_fail = int(np.sum(code == _FAIL))
+    n_inc = int(np.sum(code == _INCONCLUSIVE))
+    if n_fail:
+        return Status.FAIL, (
+            f"{n_fail} {'entry disagrees' if n_fail == 1 else 'entries disagree'} with finite differences "
+            "beyond the error model: the analytic gradient is wrong there."
+        )
+    if n_inc:
+        return Status.INCONCLUSIVE, (
+            f"{n_inc} entr{'y' if n_inc == 1 else 'ies'} could not be checked (see the notes "
+            "below); every other entry agrees."
+        )
+    if vacuous:
+        return Status.INCONCLUSIVE, (
+            "vacuous: every analytic and numeric entry is below the noise floor, so agreement "
+            "proves nothing. Check at a point where the gradient is not ~0 (for a layer: a "
+            "non-uniform upstream gradient)."
+        )
+    return Status.PASS, ""
+
+
+def _index(block: Block, coord: int, out: int, out_shape: tuple[int, ...]) -> tuple[int, ...]:
+    inner = tuple(int(i) for i in np.unravel_index(coord - block.start, block.shape))
+    if not out_shape:
+        return inner
+    return tuple(int(i) for i in np.unravel_index(out, out_shape)) + inner
+
+
+_NOTES = {
+    "kink": "f is not smooth within ±h of this point (a kink such as ReLU at 0 or a max tie, "
+    "or f noisier than the error model's ulps): the derivative cannot be checked here.",
+    "kink_fail": "f is not smooth here, but the difference exceeds what its slope jump "
+    "can explain.",
+    "nonfinite": "f is not finite at x ± h: the step leaves f's domain.",
+}
+
+
+def _entries(
+    a: FloatArray,
+    d: Differences,
+    h: FloatArray,
+    allowed: FloatArray,
+    code: NDArray[np.int_],
+    blocks: Sequence[Block],
+    out_shape: tuple[int, ...],
+) -> tuple[Entry, ...]:
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = np.abs(a - d.numeric) / allowed
+    ratio = np.nan_to_num(ratio, nan=np.inf)
+    for kind in (_FAIL, _INCONCLUSIVE, _PASS):
+        picked = np.argwhere(code == kind)
+        if picked.size:
+            break
+    order = np.argsort(-ratio[tuple(picked.T)], kind="stable")[:REPORTED]
+    out: list[Entry] = []
+    for c, o in picked[order]:
+        block = next(b for b in blocks if b.start <= c < b.stop)
+        note = ""
+        if not d.finite[c, o]:
+            note = _NOTES["nonfinite"]
+        elif d.kink[c, o]:
+            note = _NOTES["kink" if code[c, o] == _INCONCLUSIVE else "kink_fail"]
+        out.append(
+            Entry(
+                path=block.path,
+                index=_index(block, int(c), int(o), out_shape),
+                analytic=float(a[c, o]),
+                numeric=float(d.numeric[c, o]),
+                error=float(d.error[c, o]),
+                allowed=float(allowed[c, o]),
+                step=float(h[c]),
+                status=_STATUS[int(code[c, o])],
+                note=note,
+            )
+        )
+    return tuple(out)
+
+
+def _param_report(
+    b: Block,
+    a: FloatArray,
+    d: Differences,
+    allowed: FloatArray,
+    code: NDArray[np.int_],
+    out_shape: tuple[int, ...],
+) -> ParamReport:
+    def shaped(x: FloatArray) -> FloatArray:
+        part = x[b.start : b.stop]  # (n_b, m)
+        return np.asarray(part.T.reshape(out_shape + b.shape), dtype=np.float64)
+
+    c = code[b.start : b.stop]
+    counts = {s.value: int(np.sum(c == k)) for k, s in enumerate(_STATUS)}
+    status = (
+        Status.FAIL if counts["fail"] else Status.INCONCLUSIVE if counts["inconclusive"] else Status.PASS
+    )
+    return ParamReport(
+        path=b.path,
+        shape=out_shape + b.shape,
+        dtype=b.dtype,
+        status=status,
+        analytic=shaped(a),
+        numeric=shaped(d.numeric),
+        error=shaped(d.error),
+        allowed=shaped(allowed),
+        counts=counts,
+    )

@@ -1,0 +1,173 @@
+"""Checks of vector-valued functions: a layer's backward (`check_vjp`) and a Jacobian."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from gradcheck._check import (
+    DEFAULT_ULPS,
+    FloatArray,
+    _check_options,
+    _differentiate,
+    _finish,
+    _label,
+    _Options,
+    _prepare,
+    _run_scalar,
+    _same,
+    _stable,
+)
+from gradcheck._errors import InvalidInputError, InvalidTypeError
+from gradcheck._judge import judge
+from gradcheck._result import CheckResult
+from gradcheck._tree import Leaf, validate_grad, validate_params
+
+
+def _outputs(out: Any, what: str) -> tuple[NDArray[Any], ...]:
+    outs = tuple(out) if isinstance(out, tuple | list) else (out,)
+    for k, o in enumerate(outs):
+        if not isinstance(o, np.ndarray) or not np.issubdtype(o.dtype, np.floating):
+            raise InvalidTypeError(
+                f"{what} output {k} is {type(o).__name__}"
+                f"{'' if not isinstance(o, np.ndarray) else f' of dtype {o.dtype}'}: "
+                "forward must return (out, cache) with out a float ndarray or a tuple of them."
+            )
+    return outs
+
+
+def _seed(seed: int | None) -> int:
+    if seed is None:
+        return int(np.random.SeedSequence().entropy % 2**32)  # type: ignore[operator]
+    if not isinstance(seed, int | np.integer) or seed < 0:
+        raise InvalidInputError(f"`seed` must be a non-negative int or None, not {seed!r}.")
+    return int(seed)
+
+
+def cotangents(shapes: Sequence[tuple[int, ...]], rng: np.random.Generator) -> list[FloatArray]:
+    """Random upstream gradients: standard normal plus a random mean, never uniform.
+
+    A uniform ``dout`` makes a normalization layer's check vacuous (the normalized output sums
+    to zero, so both sides are ~0); a mean-free one hides a wrong mean path. This is neither.
+    """
+    return [rng.standard_normal(s) + rng.uniform(-1, 1) for s in shapes]
+
+
+def check_vjp(
+    forward: Callable[..., tuple[Any, Any]],
+    backward: Callable[[Any, Any], Sequence[NDArray[Any]]],
+    args: Sequence[NDArray[Any]],
+    *,
+    names: Sequence[str] | None = None,
+    mode: str = "full",
+    seed: int | None = None,
+    rtol: float = 0.0,
+    atol: float = 0.0,
+    step: float | None = None,
+    ulps: float = DEFAULT_ULPS,
+) -> CheckResult:
+    r"""Check a layer's backward pass (CS231n contract) against finite differences.
+
+    ``forward(*args) -> (out, cache)`` with ``out`` an array or a tuple of arrays;
+    ``backward(dout, cache) -> grads``, one gradient per argument (``dout`` a tuple when
+    ``out`` is). A random, non-uniform cotangent :math:`v` (drawn from ``seed``; a fresh seed is
+    drawn and recorded in the result when it is None) turns the layer into the scalar
+    :math:`\langle v, \mathrm{forward}(\mathrm{args})\rangle`, whose gradient ``backward(v)``
+    must be; each argument gets its own verdict, named by ``names`` (default ``args[i]``).
+    The rounding bound of one evaluation is :math:`\text{ulps}\,\varepsilon
+    \sum|v||\mathrm{out}|`, not :math:`|\langle v, \mathrm{out}\rangle|`, which cancellation
+    can make small. Other options and the error model: see `check_grad`.
+    """
+    _check_options(mode, rtol, atol, step, ulps)
+    seed = _seed(seed)
+    names = tuple(names) if names is not None else tuple(f"args[{i}]" for i in range(len(args)))
+    if len(names) != len(args):
+        raise InvalidInputError(f"`names` has {len(names)} names for {len(args)} arguments.")
+    leaves = [validate_params(a, n)[0] for a, n in zip(args, names, strict=True)]
+    if any(not isinstance(a, np.ndarray) for a in args):
+        raise InvalidTypeError("`args` must be a sequence of ndarrays, one per forward argument.")
+    outs = _outputs(forward(*[a.copy() for a in args])[0], "forward(*args)")
+    v = [c.astype(o.dtype) for c, o in zip(cotangents([o.shape for o in outs], np.random.default_rng(seed)), outs, strict=True)]
+    dout: Any = tuple(v) if len(outs) > 1 or isinstance(forward(*args)[0], tuple) else v[0]
+
+    def raw(xs: list[FloatArray]) -> tuple[Any, Any]:
+        ys = _outputs(forward(*xs)[0], "forward(*args)")
+        value = sum(float(np.vdot(vk, yk)) for vk, yk in zip(v, ys, strict=True))
+        mag = sum(float(np.vdot(np.abs(vk), np.abs(yk))) for vk, yk in zip(v, ys, strict=True))
+        return value, mag
+
+    def analytic() -> list[FloatArray]:
+        def once() -> list[NDArray[Any]]:
+            _, cache = forward(*[a.copy() for a in args])
+            g = backward(dout, cache)
+            if not isinstance(g, tuple | list) or len(g) != len(args):
+                raise InvalidTypeError(
+                    f"backward returned {type(g).__name__}"
+                    f"{f' of length {len(g)}' if isinstance(g, tuple | list) else ''}; it must "
+                    f"return one gradient per argument ({len(args)}: {', '.join(names)})."
+                )
+            return validate_grad(tuple(args), leaves, tuple(g), "backward(dout, cache)")
+
+        g, again = once(), once()
+        _same(g, again, leaves, "backward(dout, cache)")
+        return [np.asarray(x, dtype=np.float64) for x in g]
+
+    opts = _Options(mode, rtol, atol, step, ulps, seed)
+    return _run_scalar(raw, analytic, leaves, "<v, forward(*args)>", _label(forward), opts)
+
+
+def check_jacobian(
+    f: Callable[[NDArray[Any]], Any],
+    jac: Callable[[NDArray[Any]], NDArray[Any]],
+    x: NDArray[Any],
+    *,
+    mode: str = "full",
+    rtol: float = 0.0,
+    atol: float = 0.0,
+    step: float | None = None,
+    ulps: float = DEFAULT_ULPS,
+) -> CheckResult:
+    r"""Check an analytic Jacobian ``jac(x)`` (shape ``out.shape + x.shape``) of ``f(x)``.
+
+    Every entry :math:`J_{oi} = \partial f_o / \partial x_i` is judged as in `check_grad`,
+    with the rounding of output :math:`o` bounded by :math:`\text{ulps}\,\varepsilon|f_o|` and
+    the analytic rounding judged against row :math:`o`'s scale. Entries are reported with
+    index ``out_index + x_index``.
+    """
+    _check_options(mode, rtol, atol, step, ulps)
+    leaf = validate_params(x, "x")[0]
+
+    def raw(xs: list[FloatArray]) -> tuple[Any, Any]:
+        v = f(xs[0])
+        return v, v
+
+    prob = _prepare(raw, [leaf.array], "f(x)", scalar=False)
+    out_shape = prob.f0.shape
+    J = _jacobian(jac, leaf, out_shape)
+    d, h, s, blocks = _differentiate(prob, [Leaf("J", x)], ulps, step)
+    _stable(prob, "f(x)")
+    m = int(np.prod(out_shape))
+    flat = type(d)(**{k: np.reshape(getattr(d, k), (x.size, m)) for k in d.__dataclass_fields__})
+    a = J.reshape(m, x.size).T
+    eps_g = np.full(x.size, float(np.finfo(x.dtype).eps))
+    verdict = judge(a, flat, h, s, eps_g, blocks, out_shape, ulps=ulps, rtol=rtol, atol=atol)
+    return _finish(verdict, _label(f), mode, prob.calls[0], ulps, None)
+
+
+def _jacobian(jac: Callable[[Any], Any], leaf: Leaf, out_shape: tuple[int, ...]) -> FloatArray:
+    want = out_shape + leaf.array.shape
+    J, again = (np.asarray(jac(leaf.array.copy())) for _ in range(2))
+    if J.shape != want:
+        raise InvalidInputError(
+            f"jac(x) has shape {J.shape}; for f(x) of shape {out_shape} and x of shape "
+            f"{leaf.array.shape} it must be out.shape + x.shape = {want}."
+        )
+    if not np.issubdtype(J.dtype, np.floating):
+        raise InvalidTypeError(f"jac(x) has dtype {J.dtype}; return a float array.")
+    if not np.all(np.isfinite(J)):
+        raise InvalidInputError("jac(x) has NaN/inf entries at the checked point.")
+    _same([J], [again], [Leaf("jac(x)", J)], "jac(x)")
+    return np.asarray(J, dtype=np.float64)
