@@ -75,7 +75,9 @@ def _eps_of(v: Any, leaves: Sequence[NDArray[Any]]) -> float:
 
 
 def _prepare(
-    raw: Callable[[list[FloatArray]], tuple[Any, Any]], arrays: list[NDArray[Any]], what: str,
+    raw: Callable[[list[FloatArray]], tuple[Any, Any]],
+    arrays: list[NDArray[Any]],
+    what: str,
     scalar: bool,
 ) -> _Problem:
     """Working copies (float64 when ``raw`` accepts them), the base value, determinism."""
@@ -118,7 +120,10 @@ def _prepare(
 
 
 def _differentiate(
-    prob: _Problem, leaves: list[Leaf], ulps: float, step: float | None,
+    prob: _Problem,
+    leaves: list[Leaf],
+    ulps: float,
+    step: float | None,
     evaluate: Evaluate | None = None,
 ) -> tuple[Any, FloatArray, FloatArray, list[Block]]:
     """Richardson derivatives of every coordinate of every leaf (full mode)."""
@@ -133,7 +138,9 @@ def _differentiate(
         parts.append(differences(prob.f0, values, h, ulps * prob.eps_f * mag))
         hs.append(h)
         ss.append(s)
-        blocks.append(Block(leaf.path, leaf.array.shape, str(leaf.array.dtype), start, start + x.size))
+        blocks.append(
+            Block(leaf.path, leaf.array.shape, str(leaf.array.dtype), start, start + x.size)
+        )
         start += x.size
     return _concat(parts), np.concatenate(hs), np.concatenate(ss), blocks
 

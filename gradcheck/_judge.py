@@ -112,8 +112,8 @@ def _overall(code: NDArray[np.int_], vacuous: bool) -> tuple[Status, str]:
     n_inc = int(np.sum(code == _INCONCLUSIVE))
     if n_fail:
         return Status.FAIL, (
-            f"{n_fail} {'entry disagrees' if n_fail == 1 else 'entries disagree'} with finite differences "
-            "beyond the error model: the analytic gradient is wrong there."
+            f"{n_fail} {'entry disagrees' if n_fail == 1 else 'entries disagree'} with finite "
+            "differences beyond the error model: the analytic gradient is wrong there."
         )
     if n_inc:
         return Status.INCONCLUSIVE, (
@@ -201,7 +201,11 @@ def _param_report(
     c = code[b.start : b.stop]
     counts = {s.value: int(np.sum(c == k)) for k, s in enumerate(_STATUS)}
     status = (
-        Status.FAIL if counts["fail"] else Status.INCONCLUSIVE if counts["inconclusive"] else Status.PASS
+        Status.FAIL
+        if counts["fail"]
+        else Status.INCONCLUSIVE
+        if counts["inconclusive"]
+        else Status.PASS
     )
     return ParamReport(
         path=b.path,

@@ -84,7 +84,9 @@ class Differences:
         return np.asarray(self.truncation + self.rounding, dtype=np.float64)
 
 
-def differences(f0: FloatArray, values: FloatArray, h: FloatArray, delta: FloatArray) -> Differences:
+def differences(
+    f0: FloatArray, values: FloatArray, h: FloatArray, delta: FloatArray
+) -> Differences:
     """Derivatives from stencil values.
 
     f0: base value, shape ``out_shape``. values: shape ``(n, 4) + out_shape``, at the offsets
@@ -93,7 +95,7 @@ def differences(f0: FloatArray, values: FloatArray, h: FloatArray, delta: FloatA
     """
     hh = h.reshape(h.shape + (1,) * (values.ndim - 2))
     fm1, fm2, fp2, fp1 = (values[:, k] for k in range(4))
-    finite = np.isfinite(values).all(axis=1)
+    finite = np.asarray(np.isfinite(values).all(axis=1))
     with np.errstate(invalid="ignore", over="ignore"):
         d1 = (fp1 - fm1) / (2 * hh)
         d2 = (fp2 - fm2) / hh

@@ -12,7 +12,7 @@ from numpy.typing import NDArray
 FloatArray = NDArray[np.float64]
 
 
-class Status(str, enum.Enum):
+class Status(enum.StrEnum):
     """The verdict of a check (compares equal to its string value)."""
 
     PASS = "pass"

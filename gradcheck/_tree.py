@@ -153,18 +153,14 @@ def leaf_root(leaves: list[Leaf]) -> str:
 
 
 def _describe(tree: object) -> str:
-    s = structure(tree)
-
-    def show(node: object) -> str:
-        if node == "leaf":
-            return "array"
-        kind, items = node  # type: ignore[misc]
-        if kind == "dict":
-            return "{" + ", ".join(f"{k!r}: {show(v)}" for k, v in items) + "}"
-        inner = ", ".join(show(v) for v in items)
-        return f"[{inner}]" if kind == "list" else f"({inner}{',' if len(items) == 1 else ''})"
-
-    return show(s)
+    """``tree``'s structure in Python notation, leaves shown as ``array``."""
+    if isinstance(tree, dict):
+        return "{" + ", ".join(f"{k!r}: {_describe(v)}" for k, v in tree.items()) + "}"
+    if isinstance(tree, list):
+        return "[" + ", ".join(_describe(v) for v in tree) + "]"
+    if isinstance(tree, tuple):
+        return "(" + ", ".join(_describe(v) for v in tree) + ("," if len(tree) == 1 else "") + ")"
+    return "array"
 
 
 def map_leaves(fn: Callable[[NDArray[Any]], Any], tree: object) -> Any:

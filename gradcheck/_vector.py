@@ -10,7 +10,6 @@ from numpy.typing import NDArray
 
 from gradcheck._check import (
     DEFAULT_ULPS,
-    FloatArray,
     _check_options,
     _differentiate,
     _finish,
@@ -23,6 +22,7 @@ from gradcheck._check import (
 )
 from gradcheck._errors import InvalidInputError, InvalidTypeError
 from gradcheck._judge import judge
+from gradcheck._numdiff import FloatArray
 from gradcheck._result import CheckResult
 from gradcheck._tree import Leaf, validate_grad, validate_params
 
@@ -89,9 +89,11 @@ def check_vjp(
     leaves = [validate_params(a, n)[0] for a, n in zip(args, names, strict=True)]
     if any(not isinstance(a, np.ndarray) for a in args):
         raise InvalidTypeError("`args` must be a sequence of ndarrays, one per forward argument.")
-    outs = _outputs(forward(*[a.copy() for a in args])[0], "forward(*args)")
-    v = [c.astype(o.dtype) for c, o in zip(cotangents([o.shape for o in outs], np.random.default_rng(seed)), outs, strict=True)]
-    dout: Any = tuple(v) if len(outs) > 1 or isinstance(forward(*args)[0], tuple) else v[0]
+    out0 = forward(*[a.copy() for a in args])[0]
+    outs = _outputs(out0, "forward(*args)")
+    drawn = cotangents([o.shape for o in outs], np.random.default_rng(seed))
+    v = [c.astype(o.dtype) for c, o in zip(drawn, outs, strict=True)]
+    dout: Any = tuple(v) if isinstance(out0, tuple | list) else v[0]
 
     def raw(xs: list[FloatArray]) -> tuple[Any, Any]:
         ys = _outputs(forward(*xs)[0], "forward(*args)")
