@@ -1,0 +1,5 @@
+import sys
+
+from gradcheck._cli import main
+
+sys.exit(main())
