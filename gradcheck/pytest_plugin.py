@@ -1,0 +1,409 @@
+"""The pytest plugin behind ``gradcheck prove``: the ``proves`` marker, evidence, per-ID outcomes.
+
+Registered through the ``pytest11`` entry point, so every project that installs gradcheck has it.
+
+The marker
+    ``@pytest.mark.proves("LSTM-3", "ERR-12")`` names the catalogue IDs a test proves. An ID
+    missing from the catalogue is an error at collection. The catalogue is gradcheck's bundled
+    one (the article's IDs) unless ``--gradcheck-catalogue PATH`` or the ini option
+    ``gradcheck_catalogue`` points at another JSON catalogue (see `gradcheck.catalogue`).
+
+Evidence
+    Every ``check_grad`` / ``check_vjp`` / ``check_jacobian`` that finishes inside a test is
+    attributed to it (through `gradcheck._evidence`). Examples are counted: the Hypothesis
+    examples that ran to completion, or 1 for a plain test. A test that proves a bound without
+    the checker records its own evidence with the session fixture ``proof`` (usable inside
+    ``@given`` tests) or `record_evidence`::
+
+        proof.record(examples=1, error=lhs / rhs)   # error: normalized, <= 1 is within bounds
+
+    The evidence rides on the test reports (``user_properties``), so it crosses pytest-xdist
+    workers with them.
+
+Outcomes per ID
+    *proven* (every test naming it passed and at least one ran examples), *failed* (a naming
+    test failed), *skipped* (no failure, but a naming test was skipped or ran no example; a skip
+    never counts as proof) and *unproven* (no test names it). ``--gradcheck-proof PATH`` writes
+    them as JSON; ``--gradcheck-summary`` prints the table at the end of the run.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from collections.abc import Callable, Generator, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from gradcheck import _evidence
+from gradcheck.catalogue import Catalogue, CatalogueError, load
+
+__all__ = ["PROOF_SCHEMA", "Evidence", "Ledger", "ProofRecorder", "record_evidence"]
+
+PROOF_SCHEMA = "gradcheck.proof/1"
+_KEY = "gradcheck"
+_ledger_key = pytest.StashKey["Ledger"]()
+_active: list[Evidence] = []  # the evidence of the test running now (a stack: pytester nests)
+
+
+@dataclass
+class Evidence:
+    """What one test contributed: its IDs, the examples it ran, the checks it made."""
+
+    ids: list[str]
+    examples: int = 0
+    checks: int = 0
+    rejected: int = 0  # checks that failed inside a passing test: negative controls
+    inconclusive: int = 0
+    worst_error: float | None = None  # max |analytic-numeric|/allowed over passing checks
+    max_rel_error: float | None = None
+    explicit: int = 0  # proof.record(...) calls
+
+    def add_check(self, result: Any) -> None:
+        self.checks += 1
+        status = str(getattr(result, "status", ""))
+        if status == "fail":
+            self.rejected += 1
+            return
+        if status == "inconclusive":
+            self.inconclusive += 1
+            return
+        self._raise_error(_finite(getattr(result, "worst_ratio", None)))
+        rel = _finite(getattr(result, "max_rel_error", None))
+        if rel is not None:
+            self.max_rel_error = rel if self.max_rel_error is None else max(self.max_rel_error, rel)
+
+    def add_explicit(self, examples: int, error: float | None) -> None:
+        self.explicit += 1
+        self.examples += examples
+        self._raise_error(_finite(error))
+
+    def _raise_error(self, value: float | None) -> None:
+        if value is not None:
+            self.worst_error = value if self.worst_error is None else max(self.worst_error, value)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+def _finite(x: Any) -> float | None:
+    try:
+        v = float(x)
+    except (TypeError, ValueError):
+        return None
+    return v if math.isfinite(v) else None
+
+
+def record_evidence(examples: int = 1, error: float | None = None) -> None:
+    """Attribute evidence to the running test: ``examples`` checked, worst normalized ``error``.
+
+    ``error`` is a ratio where 1 is the edge of what the test allows (e.g. ``lhs / rhs`` for a
+    bound ``lhs <= rhs``, or ``|a - b| / tol``). Raises RuntimeError outside a running test.
+    """
+    if not _active:
+        raise RuntimeError("record_evidence() was called outside a running test.")
+    if examples < 0:
+        raise ValueError(f"examples must be >= 0, got {examples}.")
+    _active[-1].add_explicit(int(examples), error)
+
+
+class ProofRecorder:
+    """The ``proof`` fixture: ``proof.record(examples=..., error=...)`` (see `record_evidence`)."""
+
+    def record(self, examples: int = 1, error: float | None = None) -> None:
+        record_evidence(examples=examples, error=error)
+
+
+@dataclass
+class TestOutcome:
+    nodeid: str
+    ids: list[str]
+    outcome: str = "passed"  # passed / failed / skipped
+    evidence: dict[str, Any] = field(default_factory=dict)
+    duration: float = 0.0
+    message: str = ""
+
+
+class Ledger:
+    """Collects the test reports that carry proof evidence and decides each ID's status."""
+
+    def __init__(self, catalogue: Catalogue) -> None:
+        self.catalogue = catalogue
+        self.tests: dict[str, TestOutcome] = {}
+        self.failed_without_ids: list[str] = []
+
+    def add_report(self, report: pytest.TestReport) -> None:
+        payload: Any = next((v for k, v in report.user_properties if k == _KEY), None)
+        if payload is None:
+            if report.failed:
+                self.failed_without_ids.append(report.nodeid)
+            return
+        t = self.tests.setdefault(report.nodeid, TestOutcome(report.nodeid, list(payload["ids"])))
+        t.duration += float(getattr(report, "duration", 0.0) or 0.0)
+        if report.when == "call" or report.skipped:
+            t.evidence = dict(payload)
+        verdict = _verdict(report)
+        if verdict == "failed" or (verdict == "skipped" and t.outcome == "passed"):
+            t.outcome = verdict
+            t.message = _short(report)
+
+    def id_table(self) -> dict[str, dict[str, Any]]:
+        by_id: dict[str, list[TestOutcome]] = {i: [] for i in self.catalogue.ids}
+        for t in self.tests.values():
+            for i in t.ids:
+                by_id.setdefault(i, []).append(t)
+        return {i: _id_row(ts) for i, ts in by_id.items()}
+
+    def to_dict(self) -> dict[str, Any]:
+        ids = self.id_table()
+        summary = {s: 0 for s in ("proven", "failed", "skipped", "unproven")}
+        for row in ids.values():
+            summary[row["status"]] += 1
+        return {
+            "schema": PROOF_SCHEMA,
+            "catalogue": {
+                "name": self.catalogue.name,
+                "path": str(self.catalogue.path or ""),
+                "counts": self.catalogue.counts(),
+            },
+            "summary": summary,
+            "ids": ids,
+            "tests": {k: t.__dict__ for k, t in sorted(self.tests.items())},
+            "failed_without_ids": self.failed_without_ids,
+        }
+
+
+def _verdict(report: pytest.TestReport) -> str:
+    if hasattr(report, "wasxfail"):  # xfailed: not proof; xpassed (non-strict): not proof
+        return "failed" if report.failed else "skipped"
+    return str(report.outcome)
+
+
+def _short(report: pytest.TestReport) -> str:
+    if report.skipped and isinstance(report.longrepr, tuple):
+        return str(report.longrepr[2])
+    if hasattr(report, "wasxfail"):
+        return f"xfail: {report.wasxfail}"
+    text = str(report.longreprtext or "").strip().splitlines()
+    return next((ln.strip() for ln in reversed(text) if ln.strip().startswith("E ")), "")[:300]
+
+
+def _id_row(tests: list[TestOutcome]) -> dict[str, Any]:
+    examples = sum(int(t.evidence.get("examples", 0) or 0) for t in tests)
+    errors = [t.evidence.get("worst_error") for t in tests]
+    finite = [e for e in errors if isinstance(e, int | float)]
+    outcomes = [t.outcome for t in tests]
+    if not tests:
+        status = "unproven"
+    elif "failed" in outcomes:
+        status = "failed"
+    elif all(o == "passed" for o in outcomes) and examples > 0:
+        status = "proven"
+    else:
+        status = "skipped"
+    return {
+        "status": status,
+        "tests": [t.nodeid for t in tests],
+        "outcomes": outcomes,
+        "examples": examples,
+        "checks": sum(int(t.evidence.get("checks", 0) or 0) for t in tests),
+        "rejected": sum(int(t.evidence.get("rejected", 0) or 0) for t in tests),
+        "worst_error": max(finite) if finite else None,
+    }
+
+
+# ---------------------------------------------------------------- hooks
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("gradcheck", "gradcheck proofs (the proves marker)")
+    group.addoption(
+        "--gradcheck-catalogue",
+        metavar="PATH",
+        help="JSON catalogue of the IDs the proves marker may name (default: gradcheck's own).",
+    )
+    group.addoption(
+        "--gradcheck-proof",
+        metavar="PATH",
+        help="write the per-ID outcomes (proven/failed/skipped/unproven) as JSON to PATH.",
+    )
+    group.addoption(
+        "--gradcheck-summary",
+        action="store_true",
+        help="print the per-ID proof table at the end of the run.",
+    )
+    parser.addini("gradcheck_catalogue", "JSON catalogue for the proves marker", default="")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "proves(*ids): the catalogue IDs this test proves (gradcheck); unknown IDs are an error",
+    )
+    path = config.getoption("--gradcheck-catalogue") or config.getini("gradcheck_catalogue")
+    if path and not os.path.isabs(str(path)) and not config.getoption("--gradcheck-catalogue"):
+        base = config.inipath.parent if config.inipath else config.rootpath
+        path = str(base / str(path))
+    try:
+        catalogue = load(path or None)
+    except CatalogueError as exc:
+        raise pytest.UsageError(str(exc)) from None
+    ledger = Ledger(catalogue)
+    config.stash[_ledger_key] = ledger
+    config.pluginmanager.register(_ProofSession(config, ledger), "gradcheck-proof-session")
+
+
+def _ids_of(item: pytest.Item) -> list[str]:
+    ids: list[str] = []
+    for mark in item.iter_markers("proves"):
+        ids.extend(mark.args)
+    return ids
+
+
+def _marker_problems(item: pytest.Item, catalogue: Catalogue) -> list[str]:
+    marks = list(item.iter_markers("proves"))
+    problems = []
+    for mark in marks:
+        if not mark.args or mark.kwargs:
+            problems.append(
+                f"{item.nodeid}: @pytest.mark.proves needs one or more ID strings, "
+                f'e.g. @pytest.mark.proves("LSTM-3"); got {mark.args!r} {mark.kwargs!r}'
+            )
+        bad = [a for a in mark.args if not isinstance(a, str)]
+        if bad:
+            problems.append(f"{item.nodeid}: proves() takes ID strings, got {bad!r}")
+    ids = [a for m in marks for a in m.args if isinstance(a, str)]
+    for bad_id in catalogue.unknown(ids):
+        hint = catalogue.suggest(bad_id)
+        did = f"; did you mean {' or '.join(hint)}?" if hint else ""
+        problems.append(
+            f"{item.nodeid}: proves({bad_id!r}): no such ID in the catalogue "
+            f"{catalogue.where()}{did}"
+        )
+    return problems
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_make_collect_report(collector: pytest.Collector) -> Generator[None, Any, Any]:
+    report = yield
+    ledger = collector.config.stash.get(_ledger_key, None)
+    if ledger is None or not report.passed:
+        return report
+    problems: list[str] = []
+    for node in report.result:
+        if isinstance(node, pytest.Item):
+            problems += _marker_problems(node, ledger.catalogue)
+            ids = _ids_of(node)
+            if ids:  # so that a test skipped before it runs still reports the IDs it names
+                node.user_properties.append((_KEY, Evidence(ids=ids).to_dict()))
+    if problems:
+        report.outcome = "failed"
+        report.longrepr = (
+            "unknown proof IDs:\n  "
+            + "\n  ".join(problems)
+            + ("\nEvery ID a test proves must be in the catalogue; fix the ID or add it there.")
+        )
+        report.result = []
+    return report
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_call(item: pytest.Item) -> Generator[None, Any, Any]:
+    ids = _ids_of(item)
+    if not ids:
+        return (yield)
+    ev = Evidence(ids=ids)
+    counted = [0]
+    restore = _count_hypothesis_examples(item, counted)
+    _active.append(ev)
+    try:
+        with _evidence.listening(ev.add_check):
+            return (yield)
+    finally:
+        _active.pop()
+        restore()
+        ran = counted[0] if restore is not _noop else 1
+        ev.examples = max(ev.examples, ran)  # explicit records may count finer than examples
+        item.user_properties[:] = [p for p in item.user_properties if p[0] != _KEY] + [
+            (_KEY, ev.to_dict())
+        ]
+
+
+def _noop() -> None:
+    return None
+
+
+def _count_hypothesis_examples(item: pytest.Item, counted: list[int]) -> Callable[[], None]:
+    """Wrap a Hypothesis test's inner test to count the examples that ran to completion."""
+    handle = getattr(getattr(item, "obj", None), "hypothesis", None)
+    inner = getattr(handle, "inner_test", None)
+    if handle is None or inner is None:
+        return _noop
+
+    def counting(*args: Any, **kwargs: Any) -> Any:
+        out = inner(*args, **kwargs)
+        counted[0] += 1
+        return out
+
+    handle.inner_test = counting
+
+    def restore() -> None:
+        handle.inner_test = inner
+
+    return restore
+
+
+class _ProofSession:
+    """The per-run half of the plugin (registered in `pytest_configure`, one per config)."""
+
+    def __init__(self, config: pytest.Config, ledger: Ledger) -> None:
+        self.config = config
+        self.ledger = ledger
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        # In a plain run and in the xdist controller, which receives the workers' reports
+        # with their user_properties; the controller writes the result.
+        self.ledger.add_report(report)
+
+    def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        out = self.config.getoption("--gradcheck-proof")
+        if out and not hasattr(self.config, "workerinput"):
+            path = Path(out)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            text = json.dumps(self.ledger.to_dict(), indent=1, ensure_ascii=False)
+            path.write_text(text, encoding="utf-8")
+
+    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+        if not self.config.getoption("--gradcheck-summary"):
+            return
+        terminalreporter.section("gradcheck proof")
+        for line in summary_lines(self.ledger.to_dict(), self.ledger.catalogue):
+            terminalreporter.write_line(line)
+
+
+def summary_lines(data: dict[str, Any], catalogue: Catalogue, width: int = 100) -> Iterator[str]:
+    """The compact per-ID table: ID · claim · status · tests · examples · worst error."""
+    yield f"{'ID':<9} {'claim':<44} {'status':<9} {'tests':>5} {'examples':>8} {'worst':>8}"
+    for entry_id, row in data["ids"].items():
+        head = catalogue[entry_id].heading if entry_id in catalogue else ""
+        head = head if len(head) <= 44 else head[:43] + "…"
+        worst = "-" if row["worst_error"] is None else f"{row['worst_error']:.2g}"
+        yield (
+            f"{entry_id:<9} {head:<44} {row['status']:<9} {len(row['tests']):>5} "
+            f"{row['examples']:>8} {worst:>8}"
+        )[:width]
+    s = data["summary"]
+    yield (
+        f"{s['proven']} proven, {s['failed']} failed, {s['skipped']} skipped, "
+        f"{s['unproven']} unproven of {len(data['ids'])} IDs ({catalogue.where()})"
+    )
+
+
+@pytest.fixture(scope="session")
+def proof() -> ProofRecorder:
+    """Record evidence for tests that prove a bound without the checker (works under @given)."""
+    return ProofRecorder()
