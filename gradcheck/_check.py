@@ -51,6 +51,48 @@ class _Problem:
     eps_f: float  # working precision of f's values
     f0: FloatArray
     calls: list[int]
+    noise: FloatArray  # measured rounding noise of f near the base point (out_shape)
+
+
+#: evaluations spent measuring f's rounding noise (`_noise`): 2 directions x 4 points.
+NOISE_PROBES = 8
+#: the probe's step, relative to the stencil's: small enough that a kink at the base point
+#: adds only ~ J h / 64 to the probe (so the probe cannot explain a kink away as noise), large
+#: enough that f moves by many of its own ulps and every rounding inside f is reshuffled.
+NOISE_STEP = 2.0**-6
+
+
+def _noise(point: Point, base: list[FloatArray], f0: FloatArray, factor: float) -> FloatArray:
+    """A measured bound on the rounding error of one evaluation of f near the base point.
+
+    Along a random direction u (every entry moved by ±[0.5, 1] of its own scale, times the
+    step), the fourth difference ``f(2ηu) − 4f(ηu) + 6f(0) − 4f(−ηu) + f(−2ηu)`` is
+    η⁴ ∂⁴f ~ 1e-26 relative for a smooth f: what remains is rounding, up to 16 evaluation
+    errors. A loss near 0 computed from O(1) terms (a confident cross-entropy, a sum that
+    cancels) has rounding errors of ε times those terms, thousands of ulps of f itself; this
+    measures them instead of assuming ε |f|. Deterministic (a fixed generator).
+    """
+    rng = np.random.default_rng(0)
+    worst = np.zeros_like(f0)
+    for _ in range(NOISE_PROBES // 4):
+        u = [
+            rng.choice([-1.0, 1.0], x.shape)
+            * rng.uniform(0.5, 1.0, x.shape)
+            * factor
+            * NOISE_STEP
+            * scales(x)
+            for x in base
+        ]
+        vals = {}
+        for k in (-2, -1, 1, 2):
+            moved = [(x + k * d).astype(x.dtype) for x, d in zip(base, u, strict=True)]
+            for y in moved:
+                y.flags.writeable = False
+            vals[k] = point(moved)[0] - f0
+        with np.errstate(invalid="ignore"):
+            fourth = vals[2] + vals[-2] - 4 * (vals[1] + vals[-1])
+            worst = np.fmax(worst, np.abs(fourth) / 16)
+    return worst
 
 
 def _as_value(v: Any, what: str, scalar: bool) -> FloatArray:
@@ -116,7 +158,8 @@ def _prepare(
             "deterministic (dropout, a random generator or mutable state inside f?). Fix its "
             "randomness (a seeded Generator created inside f) before checking."
         )
-    return _Problem(point, base, _eps_of(v0, base), f0, calls)
+    eps = _eps_of(v0, base)
+    return _Problem(point, base, eps, f0, calls, _noise(point, base, f0, step_factor(32.0, eps)))
 
 
 def _differentiate(
@@ -135,7 +178,8 @@ def _differentiate(
         h = steps(s, factor)
         values, mags = evaluate(j, np.arange(x.size), np.outer(h, OFFSETS))
         mag = np.maximum(mags.max(axis=1), np.abs(prob.f0))
-        parts.append(differences(prob.f0, values, h, ulps * prob.eps_f * mag))
+        delta = np.maximum(ulps * prob.eps_f * mag, prob.noise)
+        parts.append(differences(prob.f0, values, h, delta))
         hs.append(h)
         ss.append(s)
         blocks.append(
@@ -177,16 +221,35 @@ def _check_options(mode: str, rtol: float, atol: float, step: float | None, ulps
         )
 
 
-def _grad_arrays(grad: Callable[[Any], Any], params: Any, leaves: list[Leaf]) -> list[FloatArray]:
-    """``grad`` at copies of the parameters, validated, called twice to catch nondeterminism."""
+Analytic = Callable[[list[NDArray[Any]]], list[NDArray[Any]]]
+"""``analytic(xs)``: the user's gradient at parameter arrays ``xs`` (fresh copies), validated
+against them (structure, shapes, dtypes, finite)."""
 
-    def call() -> list[NDArray[Any]]:
-        fresh = unflatten(params, [leaf.array.copy() for leaf in leaves])
-        return validate_grad(params, leaves, grad(fresh))
 
-    g, again = call(), call()
-    _same(g, again, leaves, "grad(params)")
-    return [np.asarray(x, dtype=np.float64) for x in g]
+def _grad_arrays(analytic: Analytic, leaves: list[Leaf]) -> tuple[list[FloatArray], FloatArray]:
+    """The analytic gradient, and an estimate of its own rounding error per entry.
+
+    Called twice at copies of the parameters (the two must agree exactly). For parameters in
+    a lower precision it is also evaluated at float64 copies when it accepts them: the
+    difference measures the low-precision rounding of the analytic formula (e.g. 1 − tanh²
+    near saturation loses ~400 float32 ulps), instead of guessing it. A formula error shows
+    in both evaluations and is not absorbed.
+    """
+
+    def at(dtype: Any) -> list[NDArray[Any]]:
+        return analytic([np.array(leaf.array, dtype=dtype or leaf.array.dtype) for leaf in leaves])
+
+    g, again = at(None), at(None)
+    _same(g, again, leaves, "the analytic gradient")
+    err = [np.zeros(x.size) for x in g]
+    if any(leaf.array.dtype != np.float64 for leaf in leaves):
+        try:
+            g64 = at(np.float64)
+        except Exception:  # the gradient insists on its own dtype: keep the ulps model
+            g64 = None
+        if g64 is not None:
+            err = [np.abs(x.astype(np.float64) - y).ravel() for x, y in zip(g, g64, strict=True)]
+    return [np.asarray(x, dtype=np.float64) for x in g], np.concatenate(err)
 
 
 def _same(g: list[NDArray[Any]], again: list[NDArray[Any]], leaves: list[Leaf], what: str) -> None:
@@ -289,7 +352,11 @@ def check_grad(
     the second term being the analytic side's own rounding judged against the whole
     gradient (:math:`s_j` is parameter :math:`j`'s magnitude, so :math:`|a_j| s_j` is in
     units of :math:`f`): a saturated sigmoid whose float formula gives 0 for a true 1e-17 is
-    not a bug. In float64 a correct gradient typically agrees to ~1e-10 relative, and a
+    not a bug. For float32 (or float16) parameters, ``grad`` is also evaluated at float64
+    copies when it accepts them, and 4x the difference is added to the analytic term: the
+    formula's own low-precision rounding is measured, not guessed (1 − tanh² near saturation
+    loses hundreds of float32 ulps), while a formula error, present in both, is still caught.
+    In float64 a correct gradient typically agrees to ~1e-10 relative, and a
     single entry off by a relative 1e-6 of the gradient's scale is caught.
 
     **Kinks.** One-sided slopes at :math:`h` and :math:`h/2` must differ as :math:`h f''`
@@ -307,8 +374,9 @@ def check_grad(
         v = f(unflatten(params, xs))
         return v, v
 
-    def analytic() -> list[FloatArray]:
-        return _grad_arrays(lambda p: grad(p), params, leaves)
+    def analytic(xs: list[NDArray[Any]]) -> list[NDArray[Any]]:
+        fresh = [Leaf(leaf.path, x) for leaf, x in zip(leaves, xs, strict=True)]
+        return validate_grad(params, fresh, grad(unflatten(params, xs)))
 
     opts = _Options(mode, rtol, atol, step, ulps, seed)
     return _run_scalar(raw, analytic, leaves, "f(params)", _label(f), opts)
@@ -326,7 +394,7 @@ class _Options:
 
 def _run_scalar(
     raw: Callable[[list[FloatArray]], tuple[Any, Any]],
-    analytic: Callable[[], list[FloatArray]],
+    analytic: Analytic,
     leaves: list[Leaf],
     what: str,
     label: str,
@@ -334,12 +402,24 @@ def _run_scalar(
 ) -> CheckResult:
     """Difference a scalar function of the leaves and judge ``analytic()`` against it."""
     prob = _prepare(raw, [leaf.array for leaf in leaves], what, scalar=True)
-    grads = analytic()
+    grads, a_err = _grad_arrays(analytic, leaves)
     d, h, s, blocks = _differentiate(prob, leaves, o.ulps, o.step)
     _stable(prob, what)
     a = np.concatenate([g.ravel() for g in grads])[:, None]
     eps_g = np.concatenate([np.full(leaf.array.size, _eps(leaf.array)) for leaf in leaves])
-    verdict = judge(a, _columns(d), h, s, eps_g, blocks, (), ulps=o.ulps, rtol=o.rtol, atol=o.atol)
+    verdict = judge(
+        a,
+        _columns(d),
+        h,
+        s,
+        eps_g,
+        blocks,
+        (),
+        ulps=o.ulps,
+        rtol=o.rtol,
+        atol=o.atol,
+        a_err=a_err[:, None],
+    )
     return _finish(verdict, label, o.mode, prob.calls[0], o.ulps, o.seed)
 
 

@@ -15,6 +15,9 @@ dtype), judged against the scale of the whole gradient: :math:`|a_j| s_j` is how
 :math:`f` moves when parameter :math:`j` moves by its own magnitude :math:`s_j`, so
 :math:`G/s_i` is the gradient entry that would matter as much as the largest one. A saturated
 sigmoid whose true derivative is 1e-17 and whose float formula gives 0 sits far below it.
+For parameters below float64, the measured difference between the analytic gradient in the
+parameters' dtype and in float64 (times 4) is added to that term: the formula's own
+low-precision rounding, which its condition can make far larger than a few ulps.
 The factor 4 covers the estimate being a single realization (rounding errors of one sign can
 add); :math:`E_i` itself over-covers the :math:`O(h^4)` Richardson error (see `_numdiff`).
 
@@ -77,12 +80,15 @@ def judge(
     ulps: float,
     rtol: float,
     atol: float,
+    a_err: FloatArray | None = None,
 ) -> Verdict:
     """Verdicts for ``a`` (shape ``(n, m)``: coordinates x outputs) against ``d``."""
     col = (slice(None), None)
     g_scale = np.max(np.abs(a) * scale[col], axis=0)  # (m,)
     with np.errstate(divide="ignore", invalid="ignore"):
         floor = ulps * eps_g[col] * (np.abs(a) + g_scale[None, :] / scale[col])
+        if a_err is not None:  # measured low-precision rounding of the analytic side
+            floor = floor + SAFETY * a_err
         noise = SAFETY * d.error + floor
         allowed = noise + atol + rtol * np.abs(d.numeric)
         diff = np.abs(a - d.numeric)
@@ -115,16 +121,16 @@ def _overall(code: NDArray[np.int_], vacuous: bool) -> tuple[Status, str]:
             f"{n_fail} {'entry disagrees' if n_fail == 1 else 'entries disagree'} with finite "
             "differences beyond the error model: the analytic gradient is wrong there."
         )
-    if n_inc:
-        return Status.INCONCLUSIVE, (
-            f"{n_inc} entr{'y' if n_inc == 1 else 'ies'} could not be checked (see the notes "
-            "below); every other entry agrees."
-        )
     if vacuous:
         return Status.INCONCLUSIVE, (
             "vacuous: every analytic and numeric entry is below the noise floor, so agreement "
             "proves nothing. Check at a point where the gradient is not ~0 (for a layer: a "
             "non-uniform upstream gradient)."
+        )
+    if n_inc:
+        return Status.INCONCLUSIVE, (
+            f"{n_inc} {'entry' if n_inc == 1 else 'entries'} could not be checked (see the "
+            "notes below); every other entry agrees."
         )
     return Status.PASS, ""
 

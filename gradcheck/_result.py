@@ -134,6 +134,10 @@ class CheckResult:
     def __bool__(self) -> bool:
         return self.ok
 
+    def __repr__(self) -> str:
+        # pytest shows ``assert res.ok, res`` messages through repr: make that the report.
+        return str(self)
+
     def __str__(self) -> str:
         n = sum(int(np.prod(p.shape)) for p in self.params)
         counts = {s: sum(p.counts.get(s.value, 0) for p in self.params) for s in Status}
