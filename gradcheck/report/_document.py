@@ -1,0 +1,127 @@
+"""The proof document: the plugin's per-ID outcomes joined with the catalogue, the environment
+and the figures, in the form the Markdown, HTML and JSON writers share."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from gradcheck.catalogue import Catalogue, Entry
+
+__all__ = ["STATUS_MARK", "FigureOutcome", "ProofDocument", "Row"]
+
+STATUS_MARK = {"proven": "✅", "failed": "❌", "skipped": "⚠️", "unproven": "⬜"}
+
+
+@dataclass(frozen=True)
+class FigureOutcome:
+    """A figure that was drawn (``path`` relative to the report directory) or why it was not."""
+
+    id: str
+    caption: str = ""
+    path: str | None = None
+    reason: str = ""
+    png: bytes = field(default=b"", repr=False)
+
+    @property
+    def produced(self) -> bool:
+        return self.path is not None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"id": self.id, "caption": self.caption, "path": self.path, "reason": self.reason}
+
+
+@dataclass(frozen=True)
+class Row:
+    """One catalogue entry with its outcome and the tests that name it."""
+
+    entry: Entry
+    status: str
+    tests: tuple[dict[str, Any], ...]
+    examples: int
+    worst_error: float | None
+
+    @property
+    def mark(self) -> str:
+        return STATUS_MARK.get(self.status, "?")
+
+
+@dataclass(frozen=True)
+class ProofDocument:
+    """Everything a writer needs; `rows` is in catalogue order."""
+
+    catalogue: Catalogue
+    proof: dict[str, Any]
+    environment: dict[str, str]
+    figures: tuple[FigureOutcome, ...] = ()
+    title: str = ""
+
+    def row(self, entry: Entry) -> Row:
+        rec = self.proof.get("ids", {}).get(entry.id, {})
+        tests = tuple(
+            {"nodeid": t, **self.proof.get("tests", {}).get(t, {})} for t in rec.get("tests", [])
+        )
+        return Row(
+            entry=entry,
+            status=str(rec.get("status", "unproven")),
+            tests=tests,
+            examples=int(rec.get("examples", 0) or 0),
+            worst_error=rec.get("worst_error"),
+        )
+
+    def rows(self, *kinds: str) -> Iterator[Row]:
+        for entry in self.catalogue:
+            if not kinds or entry.kind in kinds:
+                yield self.row(entry)
+
+    def parts(self) -> list[tuple[str, str, list[Row]]]:
+        """Items grouped by part, in order: ``(part, part heading, rows)``."""
+        groups: dict[str, tuple[str, list[Row]]] = {}
+        for row in self.rows("item"):
+            part = row.entry.part or "-"
+            heading = str(row.entry.data.get("part_heading", ""))
+            groups.setdefault(part, (heading, []))[1].append(row)
+        return [(p, h, rs) for p, (h, rs) in groups.items()]
+
+    def other_kinds(self) -> list[str]:
+        """Kinds of a foreign catalogue that are neither items, errata nor figures."""
+        known = {"item", "erratum", "figure", "plot"}
+        return sorted({e.kind for e in self.catalogue} - known)
+
+    def figure(self, entry_id: str) -> FigureOutcome | None:
+        return next((f for f in self.figures if f.id == entry_id), None)
+
+    @property
+    def summary(self) -> dict[str, int]:
+        counts = {s: 0 for s in STATUS_MARK}
+        for row in self.rows():
+            counts[row.status] = counts.get(row.status, 0) + 1
+        return counts
+
+    @property
+    def heading(self) -> str:
+        return (
+            self.title or f"Proof report: {self.catalogue.meta.get('title', self.catalogue.name)}"
+        )
+
+
+def fmt_error(x: float | None) -> str:
+    """A worst normalized error as the tables print it."""
+    return "–" if x is None else f"{x:.2g}"
+
+
+def describe_test(test: dict[str, Any]) -> tuple[str, str]:
+    """``(nodeid, "passed · 50 examples · 12 checks · worst 0.03")`` for one test."""
+    ev = test.get("evidence", {}) or {}
+    bits = [str(test.get("outcome", "not run"))]
+    bits.append(f"{ev.get('examples', 0)} examples")
+    if ev.get("checks"):
+        rejected = ev.get("rejected", 0)
+        extra = f" ({rejected} rejected as intended)" if rejected else ""
+        bits.append(f"{ev['checks']} checks{extra}")
+    if ev.get("explicit"):
+        bits.append(f"{ev['explicit']} recorded bounds")
+    if ev.get("worst_error") is not None:
+        bits.append(f"worst error {fmt_error(ev['worst_error'])}")
+    return str(test["nodeid"]), " · ".join(bits)

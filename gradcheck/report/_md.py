@@ -1,0 +1,170 @@
+"""The Markdown report (``proof.md``): renders on GitHub, LaTeX in ``$...$``.
+
+Authored catalogue text (statements, corrections) is Markdown already and is copied as is;
+everything quoted from outside (test IDs, failure messages, headings in tables, the
+environment) is escaped with `md_text` / `md_code`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from gradcheck.report._document import (
+    FigureOutcome,
+    ProofDocument,
+    Row,
+    describe_test,
+    fmt_error,
+)
+from gradcheck.report._markup import md_code, md_text
+
+__all__ = ["render_markdown"]
+
+
+def render_markdown(doc: ProofDocument) -> str:
+    """The whole report as one Markdown string."""
+    return "\n".join(_document(doc)) + "\n"
+
+
+def _document(doc: ProofDocument) -> Iterator[str]:
+    yield f"# {md_text(doc.heading)}"
+    yield ""
+    s = doc.summary
+    yield (
+        f"**{s['proven']} proven** · {s['failed']} failed · {s['skipped']} skipped · "
+        f"{s['unproven']} unproven — of {len(doc.catalogue)} IDs in the catalogue "
+        f"{md_code(doc.catalogue.name)}. A skip never counts as proof; an ID is proven only "
+        "when every test naming it passed and at least one ran examples."
+    )
+    yield ""
+    yield from _summary_table(doc)
+    for part, heading, rows in doc.parts():
+        yield f"## Part {md_text(part)} — {md_text(heading)}" if heading else f"## {part}"
+        yield ""
+        for row in rows:
+            yield from _item(row)
+    yield from _errata(doc)
+    yield from _figures(doc)
+    for kind in doc.other_kinds():
+        yield f"## {md_text(kind)}"
+        yield ""
+        for row in doc.rows(kind):
+            yield from _item(row)
+    yield from _environment(doc)
+
+
+def _summary_table(doc: ProofDocument) -> Iterator[str]:
+    yield "| ID | claim | status | tests | examples | worst error |"
+    yield "|---|---|---|---:|---:|---:|"
+    for row in doc.rows():
+        link = row.entry.id.lower()
+        yield (
+            f"| [{md_text(row.entry.id)}](#{link}) | {md_text(row.entry.heading)} | "
+            f"{row.mark} {row.status} | {len(row.tests)} | {row.examples} | "
+            f"{fmt_error(row.worst_error)} |"
+        )
+    yield ""
+    yield (
+        "*worst error*: the largest |analytic − numeric| / allowed error over the checks that "
+        "passed (1 is the edge of the error model), or the largest recorded bound ratio."
+    )
+    yield ""
+
+
+def _anchor(entry_id: str) -> str:
+    return f'<a id="{entry_id.lower()}"></a>'
+
+
+def _item(row: Row) -> Iterator[str]:
+    e = row.entry
+    yield f"### {_anchor(e.id)}{md_text(e.id)} — {md_text(e.heading)} · {row.mark} {row.status}"
+    yield ""
+    if e.article:
+        yield f"**Article:** {e.article}"
+        yield ""
+    if e.statement:
+        yield "**Statement:**"
+        yield ""
+        yield e.statement
+        yield ""
+    yield from _tests(row)
+
+
+def _tests(row: Row) -> Iterator[str]:
+    if not row.tests:
+        yield "*No test names this ID: unproven.*"
+        yield ""
+        return
+    yield "**Tests:**"
+    yield ""
+    for test in row.tests:
+        nodeid, desc = describe_test(test)
+        yield f"- {md_code(nodeid)} — {md_text(desc)}"
+        if test.get("message"):
+            yield f"  - {md_code(str(test['message']))}"
+    yield ""
+
+
+def _errata(doc: ProofDocument) -> Iterator[str]:
+    rows = list(doc.rows("erratum"))
+    if not rows:
+        return
+    yield "## Errata"
+    yield ""
+    for row in rows:
+        d = row.entry.data
+        yield (
+            f"### {_anchor(row.entry.id)}{md_text(row.entry.id)} — {md_text(row.entry.heading)}"
+            f" · {row.mark} {row.status}"
+        )
+        yield ""
+        label = d.get("severity_label", "")
+        yield f"*Severity* {md_text(str(d.get('severity', '')))} ({md_text(str(label))})"
+        yield ""
+        yield f"**Article says:** {row.entry.article}"
+        yield ""
+        yield f"**Correction:** {row.entry.statement}"
+        yield ""
+        if d.get("demonstration"):
+            yield f"**Demonstration:** {d['demonstration']}"
+            yield ""
+        yield from _tests(row)
+
+
+def _figures(doc: ProofDocument) -> Iterator[str]:
+    rows = list(doc.rows("figure", "plot"))
+    if not rows:
+        return
+    yield "## Figures"
+    yield ""
+    for row in rows:
+        fig = doc.figure(row.entry.id)
+        yield f"### {_anchor(row.entry.id)}{md_text(row.entry.id)} — {md_text(row.entry.heading)}"
+        yield ""
+        yield from _figure_body(row, fig)
+        yield from _tests(row)
+
+
+def _figure_body(row: Row, fig: FigureOutcome | None) -> Iterator[str]:
+    if fig is not None and fig.path:
+        yield f"![{md_text(row.entry.id)}]({fig.path})"
+        yield ""
+        if fig.caption:
+            yield f"*{md_text(fig.caption)}*"
+            yield ""
+    elif fig is not None:
+        yield f"*Not produced:* {md_text(fig.reason)}"
+        yield ""
+    else:
+        yield f"Not drawn by this report. {row.entry.data.get('regenerate', '')}".strip()
+        yield ""
+
+
+def _environment(doc: ProofDocument) -> Iterator[str]:
+    yield "## Environment"
+    yield ""
+    yield "| | |"
+    yield "|---|---|"
+    for key, value in doc.environment.items():
+        yield f"| {md_text(key)} | {md_text(value)} |"
+    yield ""
