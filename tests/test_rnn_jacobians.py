@@ -52,6 +52,14 @@ def reversed_product(s: np.ndarray, W_s: np.ndarray, t: int, k: int) -> np.ndarr
     return P
 
 
+def checkable(s: np.ndarray, W_s: np.ndarray, t: int, k: int) -> bool:
+    """FD can resolve ∂s_t/∂s_k only if it is not vanishingly small: its norm is at most RNN-7's
+    Π max_a(1 − s_j[a]²) ρ (computed from the states alone, not from the product under test).
+    Below 1e-3 the entries approach FD's noise floor (~1e-9 for O(1) states), where the checker
+    rightly answers "inconclusive" (seen: a 5-step H = 1 chain with |a| ~ 6 gave 3.6e-9)."""
+    return vanishing_bounds(s, W_s, t, k)[0] >= 1e-3
+
+
 def ks(data, T: int) -> tuple[int, int]:
     """Draw 0 <= k <= t <= T (data None: the whole sequence)."""
     if data is None:
@@ -87,6 +95,7 @@ def test_ordered_product_of_step_jacobians_is_the_multi_step_jacobian(p, data):
     t, k = ks(data, p.x.shape[1])
     s = states(p)
     s_k = p.s_0[0] if k == 0 else s[k - 1]
+    assume(checkable(s, p.W_s, t, k))
 
     def forward(s_k: np.ndarray) -> np.ndarray:
         return run_from(s_k, p, k, t)[-1] if t > k else s_k.copy()
@@ -112,6 +121,7 @@ def test_product_taken_in_the_reversed_order_is_rejected(p, data):
     k = data.draw(st.integers(0, t - 2), label="k")
     s = states(p)
     s_k = p.s_0[0] if k == 0 else s[k - 1]
+    assume(checkable(s, p.W_s, t, k))
     right, wrong = state_jacobian(s, p.W_s, t, k), reversed_product(s, p.W_s, t, k)
     assume(np.abs(right - wrong).max() > 1e-4 * np.abs(right).max())
 
