@@ -236,7 +236,34 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         action="store_true",
         help="print the per-ID proof table at the end of the run.",
     )
+    group.addoption(
+        "--gradcheck-profile",
+        metavar="NAME",
+        help="load this Hypothesis profile (dev, ci, thorough are registered if the project "
+        "has not registered them itself).",
+    )
     parser.addini("gradcheck_catalogue", "JSON catalogue for the proves marker", default="")
+
+
+def _load_profile(name: str) -> None:
+    """Load Hypothesis profile ``name``, registering gradcheck's defaults for missing ones."""
+    from hypothesis import settings
+    from hypothesis.errors import InvalidArgument
+
+    defaults: dict[str, dict[str, Any]] = {
+        "dev": {"max_examples": 20, "deadline": None},
+        "ci": {"max_examples": 50, "deadline": None, "derandomize": True, "database": None},
+        "thorough": {"max_examples": 1000, "deadline": None},
+    }
+    try:
+        settings.get_profile(name)
+    except InvalidArgument:
+        if name not in defaults:
+            raise pytest.UsageError(
+                f"Hypothesis profile {name!r} is not registered; use dev, ci or thorough."
+            ) from None
+        settings.register_profile(name, **defaults[name])
+    settings.load_profile(name)
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -252,6 +279,9 @@ def pytest_configure(config: pytest.Config) -> None:
         catalogue = load(path or None)
     except CatalogueError as exc:
         raise pytest.UsageError(str(exc)) from None
+    profile = config.getoption("--gradcheck-profile")
+    if profile:
+        _load_profile(str(profile))
     ledger = Ledger(catalogue)
     config.stash[_ledger_key] = ledger
     config.pluginmanager.register(_ProofSession(config, ledger), "gradcheck-proof-session")

@@ -1,0 +1,201 @@
+"""``gradcheck prove``: run the proofs under pytest, then write the report people cite.
+
+pytest runs in a subprocess (a fresh interpreter; ``-n`` hands the tests to pytest-xdist) with
+the gradcheck plugin writing per-ID outcomes to JSON; this module then draws the figures, writes
+``proof.md`` / ``proof.html`` / ``proof.json`` and prints the compact table. The exit status is
+non-zero when an ID failed or is not proven (``allow_unproven`` tolerates the latter), or when
+pytest itself could not run the tests (its own exit code: usage or collection errors).
+"""
+
+from __future__ import annotations
+
+import importlib.metadata as md
+import json
+import os
+import platform
+import secrets
+import shlex
+import subprocess
+import sys
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from gradcheck.catalogue import Catalogue, CatalogueError, load
+from gradcheck.pytest_plugin import summary_lines
+
+__all__ = ["ProveOptions", "environment", "prove", "pytest_command"]
+
+PROFILES = ("dev", "ci", "thorough")
+_DERANDOMIZED = {"ci"}
+
+
+@dataclass
+class ProveOptions:
+    """What ``gradcheck prove`` was asked to do (the CLI flags)."""
+
+    paths: Sequence[str] = ()
+    out: str = "build/proof"
+    workers: int = 2
+    profile: str = "ci"
+    formats: Sequence[str] = ("md", "html", "json")
+    allow_unproven: bool = False
+    seed: int | None = None
+    catalogue: str | None = None
+    figures: bool = True
+    pytest_args: Sequence[str] = field(default_factory=tuple)
+
+
+def _plugin_autoloads() -> bool:
+    if os.environ.get("PYTEST_DISABLE_PLUGIN_AUTOLOAD"):
+        return False
+    eps = md.entry_points(group="pytest11")
+    return any(ep.value == "gradcheck.pytest_plugin" for ep in eps)
+
+
+def default_paths() -> list[str]:
+    """The project's ``tests/`` when there is one, else the current directory."""
+    return ["tests"] if Path("tests").is_dir() else ["."]
+
+
+def pytest_command(opts: ProveOptions, proof_json: Path, seed: int | None) -> list[str]:
+    """The pytest invocation ``prove`` runs (printed in the report so a reader can rerun it)."""
+    cmd = [sys.executable, "-m", "pytest", *(opts.paths or default_paths())]
+    if not _plugin_autoloads():
+        cmd += ["-p", "gradcheck.pytest_plugin"]
+    cmd += ["--gradcheck-proof", str(proof_json), "--gradcheck-profile", opts.profile]
+    if opts.catalogue:
+        cmd += ["--gradcheck-catalogue", str(Path(opts.catalogue).resolve())]
+    if opts.workers > 0:
+        cmd += ["-n", str(opts.workers)]
+    if seed is not None:
+        cmd += [f"--hypothesis-seed={seed}"]
+    return [*cmd, "-q", "-rfE", *opts.pytest_args]
+
+
+def _version(dist: str) -> str:
+    try:
+        return md.version(dist)
+    except md.PackageNotFoundError:
+        return "not installed"
+
+
+def _git_commit(cwd: Path) -> str:
+    try:
+        head = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=cwd, capture_output=True, text=True, check=True
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=cwd,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown (not a git checkout)"
+    return head + (" (with uncommitted changes)" if dirty else "")
+
+
+def environment(opts: ProveOptions, seed: int | None, command: Sequence[str]) -> dict[str, str]:
+    """What a reader needs to rerun the proof: versions, commit, profile, seed, command."""
+    import numpy
+
+    seed_text = "derandomized by the profile" if seed is None else str(seed)
+    env = {
+        "date (UTC)": datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S"),
+        "python": f"{platform.python_version()} ({platform.python_implementation()})",
+        "platform": platform.platform(),
+        "gradcheck": _version("gradcheck")
+        if _version("gradcheck") != "not installed"
+        else __import__("gradcheck").__version__ + " (source checkout)",
+        "numpy": numpy.__version__,
+    }
+    for dist in ("scipy", "hypothesis", "pytest", "pytest-xdist", "matplotlib"):
+        env[dist] = _version(dist)
+    env["git commit"] = _git_commit(Path.cwd())
+    env["hypothesis profile"] = opts.profile
+    env["hypothesis seed"] = seed_text
+    env["workers"] = str(opts.workers)
+    env["command"] = shlex.join(["gradcheck", "prove", *_cli_args(opts, seed)])
+    env["pytest command"] = shlex.join(command)
+    return env
+
+
+def _cli_args(opts: ProveOptions, seed: int | None) -> list[str]:
+    args = [*opts.paths, "--out", opts.out, "-n", str(opts.workers), "--profile", opts.profile]
+    if seed is not None:
+        args += ["--seed", str(seed)]
+    if opts.catalogue:
+        args += ["--catalogue", opts.catalogue]
+    return args
+
+
+def prove(opts: ProveOptions) -> int:
+    """Run the proofs and write the report; returns the exit status (see the module doc)."""
+    if opts.profile not in PROFILES:
+        print(f"gradcheck prove: --profile must be one of {', '.join(PROFILES)}", file=sys.stderr)
+        return 4
+    try:
+        catalogue = load(opts.catalogue)
+    except CatalogueError as exc:
+        print(f"gradcheck prove: {exc}", file=sys.stderr)
+        return 4
+    seed = opts.seed
+    if seed is None and opts.profile not in _DERANDOMIZED:
+        seed = secrets.randbelow(2**32)
+    with tempfile.TemporaryDirectory(prefix="gradcheck-prove-") as tmp:
+        proof_json = Path(tmp) / "outcomes.json"
+        cmd = pytest_command(opts, proof_json, seed)
+        print("$ " + shlex.join(cmd), flush=True)
+        rc = subprocess.call(cmd)
+        if not proof_json.exists():
+            print(
+                f"gradcheck prove: pytest exited with {rc} before any outcome was recorded.",
+                file=sys.stderr,
+            )
+            return rc or 3
+        proof = json.loads(proof_json.read_text(encoding="utf-8"))
+    if rc in (2, 3, 4):  # interrupted, internal or usage error: the outcomes are incomplete
+        print(
+            f"gradcheck prove: pytest exited with {rc}; the report below is incomplete.",
+            file=sys.stderr,
+        )
+    _write(opts, catalogue, proof, environment(opts, seed, cmd))
+    return _exit_status(proof, rc, opts.allow_unproven)
+
+
+def _write(
+    opts: ProveOptions, catalogue: Catalogue, proof: dict[str, Any], env: dict[str, str]
+) -> None:
+    from gradcheck.report import build_document, write_report
+
+    figures = []
+    if opts.figures:
+        from gradcheck.report.figures import DRAWERS, draw_figures
+
+        wanted = [e.id for e in catalogue if e.id in DRAWERS]
+        figures = draw_figures(opts.out, wanted)
+    doc = build_document(proof, catalogue, env, figures)
+    paths = write_report(doc, opts.out, opts.formats)
+    print()
+    for line in summary_lines(proof, catalogue):
+        print(line)
+    produced = sum(f.produced for f in figures)
+    print(f"figures: {produced} of {len(figures)} drawn")
+    for path in paths:
+        print(f"wrote {path}")
+
+
+def _exit_status(proof: dict[str, Any], pytest_rc: int, allow_unproven: bool) -> int:
+    if pytest_rc in (2, 3, 4):
+        return pytest_rc
+    s = proof.get("summary", {})
+    if s.get("failed", 0):
+        return 1
+    if not allow_unproven and (s.get("unproven", 0) or s.get("skipped", 0)):
+        return 1
+    return 0
