@@ -99,6 +99,66 @@ def plot_a_rnn_data(
     return out
 
 
+def fig2_data(lo: float = -45.0, hi: float = 45.0, n: int = 9001) -> dict[str, Any]:
+    """FIG-2: σ, the stable σ' and the article's output form y(1−y) on a grid, and the
+    float64/float32 saturation thresholds (computed by `specs.activations.saturation_threshold`).
+
+    The grid holds x = 0 exactly (odd ``n``, symmetric ends) so the ¼ peak is on it.
+    """
+    sigmoid = spec("activations", "sigmoid")
+    sigmoid_prime = spec("activations", "sigmoid_prime")
+    from_output = spec("activations", "sigmoid_prime_from_output")
+    threshold = spec("activations", "saturation_threshold")
+    x = np.linspace(lo, hi, n)
+    y = sigmoid(x)
+    return {
+        "x": x,
+        "sigma": y,
+        "prime": sigmoid_prime(x),
+        "output_form": from_output(y),
+        "t64": float(threshold(sigmoid, np.float64)),
+        "t32": float(threshold(sigmoid, np.float32)),
+    }
+
+
+def fig5_data(lo: float = -5.0, hi: float = 5.0, n: int = 2001) -> dict[str, Array]:
+    """FIG-5: tanh, tanh', 2σ(2x)−1 (ACT-4), the article's literal "range only" reading
+    2σ(x)−1, σ and σ' — each from `specs.activations`."""
+    sigmoid = spec("activations", "sigmoid")
+    x = np.linspace(lo, hi, n)
+    return {
+        "x": x,
+        "tanh": spec("activations", "tanh")(x),
+        "tanh_prime": spec("activations", "tanh_prime")(x),
+        "via_sigmoid": spec("activations", "tanh_via_sigmoid")(x),
+        "range_only": 2.0 * sigmoid(x) - 1.0,
+        "sigma": sigmoid(x),
+        "sigma_prime": spec("activations", "sigmoid_prime")(x),
+    }
+
+
+_PLOT_B_RHOS = {"sigmoid": (1.0, 4.0, 8.0), "relu": (0.8, 1.0, 1.25)}
+
+
+def plot_b_data(seed: int = 0, L: int = 12, width: int = 8) -> dict[tuple[str, float], Any]:
+    """PLOT-B: per-layer ‖δ_l‖ and the MLP-9 bound, sigmoid and ReLU nets whose every W_l has
+    spectral norm ρ (`specs.mlp.delta_profile`); ρ = 1, 4, 8 for the sigmoid (γ = ¼, so 4 is
+    the break-even gain) and 0.8, 1, 1.25 for ReLU (γ = 1). Returns
+    ``{(activation, rho): DeltaProfile}``."""
+    profile = spec("mlp", "delta_profile")
+    acts = {"sigmoid": spec("activations", "SIGMOID"), "relu": spec("activations", "RELU")}
+    out = {}
+    for name, act in acts.items():
+        for rho in _PLOT_B_RHOS[name]:
+            rng = np.random.default_rng(seed)
+            Ws = [spectral_matrix(rng, width, rho) for _ in range(L)]
+            bs = [0.1 * rng.standard_normal(width) for _ in range(L)]
+            x = rng.standard_normal(width)
+            dh = rng.standard_normal(width)
+            out[(name, float(rho))] = profile(x, Ws, bs, dh, act)
+    return out
+
+
 # ------------------------------------------------------------------------------- drawers
 
 
@@ -129,6 +189,98 @@ def _draw_fig4() -> tuple[Any, str]:
         "Each dot is one term of the article's sum over i (specs.rnn.per_lag_contributions); "
         "dashed: the bound ρ^{t−i}‖W_o(o_t−y_t)‖‖x_i‖, one random sequence per ρ."
     )
+    return fig, caption
+
+
+def _draw_fig2() -> tuple[Any, str]:
+    d = fig2_data()
+    fig = _new_figure(11.0, 4.0)
+    left, right = fig.subplots(1, 2)
+    near = np.abs(d["x"]) <= 8
+    left.plot(d["x"][near], d["sigma"][near], label="σ(x)")
+    left.plot(d["x"][near], d["prime"][near], label="σ′(x)")
+    left.axhline(0.25, ls=":", color="gray")
+    left.plot([0.0], [0.25], "o", color="C1")
+    left.annotate("max σ′ = σ′(0) = ¼", (0.0, 0.25), (1.5, 0.4), arrowprops={"arrowstyle": "->"})
+    left.set_xlabel("x")
+    left.legend()
+    left.set_title("σ and σ′ (ACT-1)", fontsize=10)
+    pos = d["x"] >= 0
+    x = d["x"][pos]
+    right.semilogy(x, d["prime"][pos], label="σ′(x) = e^{−|x|}/(1+e^{−|x|})²")
+    right.semilogy(
+        x,
+        np.where(d["output_form"][pos] > 0, d["output_form"][pos], np.nan),
+        "--",
+        label="y(1−y), y = fl(σ(x)): exactly 0 past the band edge",
+    )
+    right.semilogy(x, np.exp(-x), ":", color="gray", label="e^{−|x|} and ¼e^{−|x|}")
+    right.semilogy(x, 0.25 * np.exp(-x), ":", color="gray")
+    right.axvspan(
+        d["t64"],
+        x[-1],
+        color="C3",
+        alpha=0.15,
+        label=f"float64: fl(σ(x)) = 1 for x ≥ {d['t64']:.4f}",
+    )
+    right.axvline(d["t32"], color="C4", lw=1, label=f"float32 saturates at {d['t32']:.4f}")
+    right.set_xlabel("x ≥ 0 (σ′ is even)")
+    right.legend(fontsize=7, loc="lower left")
+    right.set_title("saturation in float64 (ACT-3, ERR-4)", fontsize=10)
+    fig.suptitle("FIG-2: the sigmoid and its derivative")
+    caption = (
+        "specs.activations.sigmoid / sigmoid_prime / sigmoid_prime_from_output; the band "
+        "edge is computed by saturation_threshold (bisection over float64 bit patterns)."
+    )
+    return fig, caption
+
+
+def _draw_fig5() -> tuple[Any, str]:
+    d = fig5_data()
+    fig = _new_figure(11.0, 4.0)
+    left, right = fig.subplots(1, 2)
+    left.plot(d["x"], d["tanh"], label="tanh x")
+    left.plot(d["x"], d["via_sigmoid"], "--", label="2σ(2x) − 1 (= tanh x)")
+    left.plot(d["x"], d["range_only"], ":", label="2σ(x) − 1 (range rescaled only)")
+    left.plot(d["x"], d["sigma"], label="σ(x)")
+    left.legend(fontsize=8)
+    left.set_title("tanh is σ rescaled AND with the argument doubled (ERR-9)", fontsize=10)
+    right.plot(d["x"], d["tanh_prime"], label="tanh′ x (peak 1)")
+    right.plot(d["x"], d["sigma_prime"], label="σ′ x (peak ¼)")
+    right.legend(fontsize=8)
+    right.set_title("derivatives (ACT-4)", fontsize=10)
+    for ax in (left, right):
+        ax.set_xlabel("x")
+        ax.axhline(0, color="gray", lw=0.5)
+    fig.suptitle("FIG-5: tanh against the sigmoid")
+    return fig, "specs.activations.tanh / tanh_prime / tanh_via_sigmoid / sigmoid / sigmoid_prime."
+
+
+def _draw_plot_b() -> tuple[Any, str]:
+    data = plot_b_data()
+    fig = _new_figure(11.0, 4.0)
+    axes = dict(zip(("sigmoid", "relu"), fig.subplots(1, 2, sharey=True), strict=True))
+    for n, ((act, rho), prof) in enumerate(data.items()):
+        color = f"C{n % 3}"
+        layers = np.arange(1, len(prof.norms) + 1)
+        ax = axes[act]
+        ax.semilogy(
+            layers,
+            np.maximum(prof.norms, 1e-300),
+            "o-",
+            ms=3,
+            color=color,
+            label=f"‖δ_l‖, ‖W_l‖₂ = {rho:g}",
+        )
+        ax.semilogy(layers, prof.bounds, "--", color=color, lw=1)
+    for act, ax in axes.items():
+        gamma = "¼" if act == "sigmoid" else "1"
+        ax.set_title(f"{act}: dashed = ({gamma})^(L−l+1) ∏_(k>l) ‖W_k‖₂ ‖∇_(h_L)E‖", fontsize=9)
+        ax.set_xlabel("layer l (L = 12)")
+        ax.legend(fontsize=7)
+    axes["sigmoid"].set_ylabel("backprop delta norm")
+    fig.suptitle("PLOT-B: deep MLP, delta norm per layer against the MLP-9 / ACT-5 bound")
+    caption = "specs.mlp.delta_profile on one random net per ‖W‖₂ (seed 0, width 8, L = 12)."
     return fig, caption
 
 
@@ -186,7 +338,10 @@ def _plot_a_gru_panel(ax: Any) -> str:
 
 
 DRAWERS: dict[str, Callable[[], tuple[Any, str]]] = {
+    "FIG-2": _draw_fig2,
     "FIG-4": _draw_fig4,
+    "FIG-5": _draw_fig5,
+    "PLOT-B": _draw_plot_b,
     "PLOT-A": _draw_plot_a,
 }
 
