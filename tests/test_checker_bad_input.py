@@ -1,0 +1,167 @@
+"""Bad input gets a typed error that names the argument and the fix; inputs are never modified."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+import gradcheck
+from gradcheck import InvalidInputError, InvalidTypeError
+
+
+def _sq(p):
+    leaves = p.values() if isinstance(p, dict) else [p]
+    return float(sum(np.sum(np.asarray(v, dtype=float) ** 2) for v in leaves))
+
+
+def _dsq(p):
+    return {k: 2 * v for k, v in p.items()} if isinstance(p, dict) else 2 * p
+
+
+def case(id_, params, error, match, f=_sq, grad=_dsq, **kw):
+    return pytest.param(params, f, grad, kw, error, match, id=id_)
+
+
+CASES = [
+    case(
+        "nan in params",
+        {"W": np.array([1.0, np.nan])},
+        InvalidInputError,
+        r"params\['W'\]\[1\] is nan",
+    ),
+    case("inf in params", np.array([np.inf]), InvalidInputError, r"params\[0\] is inf"),
+    case(
+        "integer params", np.array([1, 2]), InvalidTypeError, r"dtype int64.*astype\(np.float64\)"
+    ),
+    case("complex params", np.array([1j]), InvalidTypeError, "complex"),
+    case("empty tree", {}, InvalidInputError, "holds no arrays"),
+    case("empty array", np.zeros(0), InvalidInputError, r"is empty \(shape \(0,\)\)"),
+    case(
+        "python float leaf",
+        {"b": 1.0},
+        InvalidTypeError,
+        r"params\['b'\] is a float, not an ndarray",
+    ),
+    case(
+        "f returns an array",
+        np.ones(3),
+        InvalidTypeError,
+        r"shape \(3,\); check_grad needs a scalar loss",
+        f=lambda p: p**2,
+    ),
+    case(
+        "f returns complex", np.ones(2), InvalidTypeError, "complex", f=lambda p: complex(p.sum())
+    ),
+    case("f returns nan", np.ones(2), InvalidInputError, "finite value", f=lambda p: float("nan")),
+    case("f returns a string", np.ones(2), InvalidTypeError, "return a float", f=lambda p: "1.0"),
+    case(
+        "grad of another structure",
+        {"W": np.ones(2), "b": np.ones(1)},
+        InvalidTypeError,
+        r"structure \{'W': array\}.*\{'W': array, 'b': array\}",
+        grad=lambda p: {"W": 2 * p["W"]},
+    ),
+    case(
+        "grad of another shape",
+        {"W": np.ones((2, 3))},
+        InvalidInputError,
+        r"shape \(3, 2\) for params\['W'\]",
+        grad=lambda p: {"W": 2 * p["W"].T},
+    ),
+    case(
+        "grad of another dtype",
+        np.ones(2),
+        InvalidTypeError,
+        "dtype float32 for params, whose dtype is float64",
+        grad=lambda p: (2 * p).astype(np.float32),
+    ),
+    case(
+        "grad with nan", np.ones(2), InvalidInputError, "must be finite", grad=lambda p: p * np.nan
+    ),
+    case("bad mode", np.ones(2), InvalidInputError, "`mode` must be one of", mode="slow"),
+    case(
+        "negative rtol",
+        np.ones(2),
+        InvalidInputError,
+        "`rtol` must be a finite number >= 0",
+        rtol=-1.0,
+    ),
+    case("step out of range", np.ones(2), InvalidInputError, "relative step in", step=2.0),
+]
+
+
+@pytest.mark.parametrize(("params", "f", "grad", "kw", "error", "match"), CASES)
+def test_bad_input_raises_a_typed_error_naming_it(params, f, grad, kw, error, match):
+    with np.errstate(invalid="ignore"), pytest.raises(error, match=match) as info:
+        gradcheck.check_grad(f, grad, params, **kw)
+    assert isinstance(info.value, gradcheck.GradcheckError)
+
+
+def test_errors_are_also_the_conventional_builtin_types():
+    assert issubclass(InvalidInputError, ValueError)
+    assert issubclass(InvalidTypeError, TypeError)
+    assert issubclass(gradcheck.GradientMismatch, AssertionError)
+    assert issubclass(gradcheck.NondeterministicError, RuntimeError)
+
+
+@given(seed=st.integers(0, 2**32 - 1), dtype=st.sampled_from([np.float32, np.float64]))
+def test_user_arrays_are_never_modified(seed, dtype):
+    rng = np.random.default_rng(seed)
+    params = {
+        "W": rng.standard_normal((2, 3)).astype(dtype),
+        "b": [rng.standard_normal(3).astype(dtype)],
+    }
+    before = {"W": params["W"].copy(), "b": [params["b"][0].copy()]}
+
+    def f(p):
+        return float(np.sum(np.tanh(p["W"]) @ p["b"][0]))
+
+    def grad(p):
+        # a careless gradient that works in place on what it is given
+        W, b = p["W"], p["b"][0]
+        t = np.tanh(W)
+        W *= 0
+        return {"W": ((1 - t**2) * b).astype(dtype), "b": [t.sum(axis=0).astype(dtype)]}
+
+    gradcheck.check_grad(f, grad, params)
+    assert np.array_equal(params["W"], before["W"])
+    assert np.array_equal(params["b"][0], before["b"][0])
+    assert params["W"].flags.writeable
+
+
+def test_a_function_that_writes_into_its_parameters_gets_a_clear_numpy_error():
+    # f receives read-only working copies: mutating them cannot corrupt the check silently.
+    def f(x):
+        x += 1
+        return float(x.sum())
+
+    with pytest.raises(ValueError, match="read-only"):
+        gradcheck.check_grad(f, np.ones_like, np.ones(2))
+
+
+def test_nested_trees_are_reported_by_path():
+    params = {"layers": [{"W": np.ones((2, 2))}, {"W": np.full((2, 2), 0.5)}], "out": (np.ones(2),)}
+
+    def f(p):
+        return float(
+            np.sum(p["layers"][0]["W"] ** 2)
+            + np.sum(np.sin(p["layers"][1]["W"]))
+            + p["out"][0] @ p["out"][0]
+        )
+
+    def grad(p):
+        return {
+            "layers": [{"W": 2 * p["layers"][0]["W"]}, {"W": -np.cos(p["layers"][1]["W"])}],
+            "out": (2 * p["out"][0],),
+        }
+
+    res = gradcheck.check_grad(f, grad, params)
+    assert res.status == "fail"
+    assert res.worst[0].path == "params['layers'][1]['W']"
+    assert {p.path: p.status for p in res.params} == {
+        "params['layers'][0]['W']": "pass",
+        "params['layers'][1]['W']": "fail",
+        "params['out'][0]": "pass",
+    }
