@@ -13,12 +13,21 @@ Budget: the default suite (``ci`` profile, ``-n 2``) runs in under 5 minutes on 
 
 from __future__ import annotations
 
+import importlib.metadata
 import os
 from collections.abc import Iterator
 
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, Phase, settings
+
+# The proof plugin arrives through its pytest11 entry point once gradcheck is installed; from a
+# plain clone, load it here (loading it twice would make pluggy refuse the second copy).
+if not any(
+    ep.value == "gradcheck.pytest_plugin"
+    for ep in importlib.metadata.entry_points(group="pytest11")
+):
+    pytest_plugins = ["gradcheck.pytest_plugin"]
 
 settings.register_profile("dev", max_examples=20, deadline=None)
 settings.register_profile(
