@@ -164,7 +164,12 @@ def prove(opts: ProveOptions) -> int:
             f"gradcheck prove: pytest exited with {rc}; the report below is incomplete.",
             file=sys.stderr,
         )
-    _write(opts, catalogue, proof, environment(opts, seed, cmd))
+    used = proof.get("catalogue", {}).get("path")  # the plugin may have read an ini option
+    if used and used != str(catalogue.path):
+        catalogue = load(used)
+    env = environment(opts, seed, cmd)
+    env["catalogue"] = f"{catalogue.name} ({catalogue.where()}, {len(catalogue)} IDs)"
+    _write(opts, catalogue, proof, env)
     return _exit_status(proof, rc, opts.allow_unproven)
 
 

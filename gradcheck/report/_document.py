@@ -79,7 +79,7 @@ class ProofDocument:
         """Items grouped by part, in order: ``(part, part heading, rows)``."""
         groups: dict[str, tuple[str, list[Row]]] = {}
         for row in self.rows("item"):
-            part = row.entry.part or "-"
+            part = row.entry.part
             heading = str(row.entry.data.get("part_heading", ""))
             groups.setdefault(part, (heading, []))[1].append(row)
         return [(p, h, rs) for p, (h, rs) in groups.items()]
@@ -115,13 +115,17 @@ def describe_test(test: dict[str, Any]) -> tuple[str, str]:
     """``(nodeid, "passed · 50 examples · 12 checks · worst 0.03")`` for one test."""
     ev = test.get("evidence", {}) or {}
     bits = [str(test.get("outcome", "not run"))]
-    bits.append(f"{ev.get('examples', 0)} examples")
+    bits.append(_plural(int(ev.get("examples", 0) or 0), "example"))
     if ev.get("checks"):
         rejected = ev.get("rejected", 0)
         extra = f" ({rejected} rejected as intended)" if rejected else ""
-        bits.append(f"{ev['checks']} checks{extra}")
+        bits.append(_plural(int(ev["checks"]), "check") + extra)
     if ev.get("explicit"):
-        bits.append(f"{ev['explicit']} recorded bounds")
+        bits.append(_plural(int(ev["explicit"]), "recorded bound"))
     if ev.get("worst_error") is not None:
         bits.append(f"worst error {fmt_error(ev['worst_error'])}")
     return str(test["nodeid"]), " · ".join(bits)
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"

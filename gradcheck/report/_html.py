@@ -59,7 +59,8 @@ def _body(doc: ProofDocument) -> Iterator[str]:
     )
     yield from _summary_table(doc)
     for part, heading, rows in doc.parts():
-        yield f"<h2>Part {escape(part)} — {escape(heading)}</h2>"
+        title = f"Part {part} — {heading}" if heading else (f"Part {part}" if part else "Equations")
+        yield f"<h2>{escape(title)}</h2>"
         for row in rows:
             yield from _item(row)
     yield from _errata(doc)
@@ -75,9 +76,9 @@ def _summary_table(doc: ProofDocument) -> Iterator[str]:
     yield "<table><tr><th>ID</th><th>claim</th><th>status</th><th>tests</th><th>examples</th>"
     yield "<th>worst error</th></tr>"
     for row in doc.rows():
-        eid = escape(row.entry.id)
+        eid, head = escape(row.entry.id), inline_html(row.entry.heading)
         yield (
-            f"<tr><td><a href='#{eid.lower()}'>{eid}</a></td><td>{escape(row.entry.heading)}</td>"
+            f"<tr><td><a href='#{eid.lower()}'>{eid}</a></td><td>{head}</td>"
             f"<td>{_status(row)}</td><td class='n'>{len(row.tests)}</td>"
             f"<td class='n'>{row.examples}</td><td class='n'>{fmt_error(row.worst_error)}</td></tr>"
         )
@@ -86,13 +87,15 @@ def _summary_table(doc: ProofDocument) -> Iterator[str]:
 
 def _h3(row: Row) -> str:
     eid = escape(row.entry.id)
-    return f"<h3 id='{eid.lower()}'>{eid} — {escape(row.entry.heading)} · {_status(row)}</h3>"
+    head = inline_html(row.entry.heading)
+    return f"<h3 id='{eid.lower()}'>{eid} — {head} · {_status(row)}</h3>"
 
 
 def _item(row: Row) -> Iterator[str]:
     yield _h3(row)
     if row.entry.article:
-        yield f"<blockquote><strong>Article:</strong> {inline_html(row.entry.article)}</blockquote>"
+        quote = inline_html(row.entry.article, code_as_math=True)
+        yield f"<blockquote><strong>Article:</strong> {quote}</blockquote>"
     if row.entry.statement:
         yield f"<div class='statement'>{md_to_html(row.entry.statement)}</div>"
     yield from _tests(row)
@@ -120,7 +123,7 @@ def _errata(doc: ProofDocument) -> Iterator[str]:
         yield _h3(row)
         sev = f"{d.get('severity', '')} ({d.get('severity_label', '')})"
         yield f"<p><em>Severity</em> {escape(sev)}</p>"
-        quote = inline_html(row.entry.article)
+        quote = inline_html(row.entry.article, code_as_math=True)
         yield f"<blockquote><strong>Article says:</strong> {quote}</blockquote>"
         yield f"<p><strong>Correction:</strong> {inline_html(row.entry.statement)}</p>"
         if d.get("demonstration"):

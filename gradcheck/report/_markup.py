@@ -19,7 +19,7 @@ import re
 
 from gradcheck.report._latex import latex_to_html
 
-__all__ = ["inline_html", "md_cell", "md_code", "md_text", "md_to_html"]
+__all__ = ["inline_html", "md_cell", "md_code", "md_keep_math", "md_text", "md_to_html"]
 
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]|~$])")  # inline specials (never at a line start)
 
@@ -44,6 +44,22 @@ def md_cell(text: str) -> str:
     return md_text(text)
 
 
+_MATH_SPAN = re.compile(r"(\$[^$\n]+\$)")
+
+
+def md_keep_math(text: str, in_table: bool = False) -> str:
+    """Like `md_text`, but ``$...$`` spans stay LaTeX (GitHub renders them); in a table cell a
+    ``|`` inside math becomes ``\\|``, which GitHub's table parser turns back into ``|``."""
+    parts = _MATH_SPAN.split(text.replace("\r", " ").replace("\n", " "))
+    out = []
+    for k, part in enumerate(parts):
+        if k % 2:
+            out.append(part.replace("|", "\\|") if in_table else part)
+        else:
+            out.append(md_text(part))
+    return "".join(out)
+
+
 _INLINE = re.compile(
     r"(?P<code>(`+)(?P<codebody>.+?)\2)"
     r"|\$\$(?P<dmath>.+?)\$\$"
@@ -54,22 +70,29 @@ _INLINE = re.compile(
 )
 
 
-def inline_html(src: str) -> str:
-    """Inline Markdown (code, ``$math$``, ``**bold**``, ``*em*``) to escaped HTML."""
+def inline_html(src: str, code_as_math: bool = False) -> str:
+    """Inline Markdown (code, ``$math$``, ``**bold**``, ``*em*``) to escaped HTML.
+
+    ``code_as_math``: backtick spans hold LaTeX (the catalogue's quotations of the article);
+    they are rendered as math, with the LaTeX kept in the ``title`` attribute.
+    """
     out: list[str] = []
     pos = 0
     for m in _INLINE.finditer(src):
         out.append(html.escape(src[pos : m.start()], quote=False))
-        if m.group("code") is not None:
+        if m.group("code") is not None and code_as_math:
+            raw = m.group("codebody").strip()
+            out.append(f"<span class='math' title='{html.escape(raw)}'>{latex_to_html(raw)}</span>")
+        elif m.group("code") is not None:
             out.append(f"<code>{html.escape(m.group('codebody').strip(), quote=False)}</code>")
         elif m.group("dmath") is not None:
             out.append(f"<div class='math display'>{latex_to_html(m.group('dmath'))}</div>")
         elif m.group("math") is not None:
             out.append(f"<span class='math'>{latex_to_html(m.group('math'))}</span>")
         elif m.group("bold") is not None:
-            out.append(f"<strong>{inline_html(m.group('bold'))}</strong>")
+            out.append(f"<strong>{inline_html(m.group('bold'), code_as_math)}</strong>")
         else:
-            out.append(f"<em>{inline_html(m.group('em'))}</em>")
+            out.append(f"<em>{inline_html(m.group('em'), code_as_math)}</em>")
         pos = m.end()
     out.append(html.escape(src[pos:], quote=False))
     return "".join(out)

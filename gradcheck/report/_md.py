@@ -16,7 +16,7 @@ from gradcheck.report._document import (
     describe_test,
     fmt_error,
 )
-from gradcheck.report._markup import md_code, md_text
+from gradcheck.report._markup import md_code, md_keep_math, md_text
 
 __all__ = ["render_markdown"]
 
@@ -39,7 +39,7 @@ def _document(doc: ProofDocument) -> Iterator[str]:
     yield ""
     yield from _summary_table(doc)
     for part, heading, rows in doc.parts():
-        yield f"## Part {md_text(part)} — {md_text(heading)}" if heading else f"## {part}"
+        yield f"## {_part_title(part, heading)}"
         yield ""
         for row in rows:
             yield from _item(row)
@@ -53,13 +53,19 @@ def _document(doc: ProofDocument) -> Iterator[str]:
     yield from _environment(doc)
 
 
+def _part_title(part: str, heading: str) -> str:
+    if not part:
+        return "Equations"
+    return md_text(f"Part {part} — {heading}" if heading else f"Part {part}")
+
+
 def _summary_table(doc: ProofDocument) -> Iterator[str]:
     yield "| ID | claim | status | tests | examples | worst error |"
     yield "|---|---|---|---:|---:|---:|"
     for row in doc.rows():
         link = row.entry.id.lower()
         yield (
-            f"| [{md_text(row.entry.id)}](#{link}) | {md_text(row.entry.heading)} | "
+            f"| [{md_text(row.entry.id)}](#{link}) | {md_keep_math(row.entry.heading, True)} | "
             f"{row.mark} {row.status} | {len(row.tests)} | {row.examples} | "
             f"{fmt_error(row.worst_error)} |"
         )
@@ -77,7 +83,8 @@ def _anchor(entry_id: str) -> str:
 
 def _item(row: Row) -> Iterator[str]:
     e = row.entry
-    yield f"### {_anchor(e.id)}{md_text(e.id)} — {md_text(e.heading)} · {row.mark} {row.status}"
+    head = md_keep_math(e.heading)
+    yield f"### {_anchor(e.id)}{md_text(e.id)} — {head} · {row.mark} {row.status}"
     yield ""
     if e.article:
         yield f"**Article:** {e.article}"
@@ -114,8 +121,8 @@ def _errata(doc: ProofDocument) -> Iterator[str]:
     for row in rows:
         d = row.entry.data
         yield (
-            f"### {_anchor(row.entry.id)}{md_text(row.entry.id)} — {md_text(row.entry.heading)}"
-            f" · {row.mark} {row.status}"
+            f"### {_anchor(row.entry.id)}{md_text(row.entry.id)} — "
+            f"{md_keep_math(row.entry.heading)} · {row.mark} {row.status}"
         )
         yield ""
         label = d.get("severity_label", "")
@@ -139,7 +146,8 @@ def _figures(doc: ProofDocument) -> Iterator[str]:
     yield ""
     for row in rows:
         fig = doc.figure(row.entry.id)
-        yield f"### {_anchor(row.entry.id)}{md_text(row.entry.id)} — {md_text(row.entry.heading)}"
+        head = md_keep_math(row.entry.heading)
+        yield f"### {_anchor(row.entry.id)}{md_text(row.entry.id)} — {head}"
         yield ""
         yield from _figure_body(row, fig)
         yield from _tests(row)
