@@ -283,6 +283,27 @@ def test_per_lag_contributions_are_the_untied_copies_gradients_and_obey_their_bo
     assert np.all(np.abs(norms - ref) <= 2 * n * EPS * scale)
 
 
+@pytest.mark.proves("RNN-7")
+@given(lam=st.floats(0.3, 0.9), c=st.floats(0.0, 1.0), H=st.integers(2, 6), T=st.integers(2, 20))
+def test_the_bound_needs_the_largest_singular_value_not_the_spectral_radius(lam, c, H, T):
+    """RNN-7 is stated with σ_max(W_s): a non-normal W_s = λI + κN (N the shift, nilpotent) has
+    spectral radius λ < 1, yet in the linear regime (zero state, J_j = W_sᵀ) its powers grow
+    transiently: ‖W_s²‖₂ >= 2λκ > 1 for κ > 1/(2λ). A "spectral radius" reading of the bound
+    (λ^L) is violated at lag 2; the σ_max bound still holds at every lag.
+
+    κ is drawn in [1/(2λ) + 0.5, 1/(2λ) + 3] (from c) so 2λκ >= 1 + λ >= 1.3."""
+    kappa = 1 / (2 * lam) + 0.5 + 2.5 * c
+    W_s = lam * np.eye(H) + kappa * np.eye(H, k=1)
+    # upper triangular with diagonal λ: every eigenvalue is λ (exactly, no eigensolver needed)
+    assert not np.tril(W_s, -1).any()
+    assert np.all(np.diag(W_s) == lam)
+    zeros = np.zeros
+    norms = jacobian_norms_by_lag(zeros((T, 1)), zeros(H), zeros((1, H)), W_s, zeros(H))
+    assert norms[2] > 1.0 > lam**2  # transient growth despite spectral radius < 1
+    rho = np.linalg.norm(W_s, 2)
+    assert np.all(norms <= rho ** np.arange(T + 1) * SLACK)
+
+
 # ---------------------------------------------------------------------------------------------
 # RNN-8: necessary condition, witness, saturated non-example
 # ---------------------------------------------------------------------------------------------
