@@ -166,9 +166,9 @@ def rnn_backward(ds: Array, cache: tuple[Any, ...]) -> tuple[Array, ...]:
 def output_forward(s: Array, W_o: Array) -> tuple[Array, tuple[Array, Array]]:
     r"""The prediction head (RNN-1, RNN-6): ``o = s @ W_o``.
 
-    Article: "接下来W_os_t 进行相乘得到step t下的预测值 o_t"; "这里也有个共享的W_o ,但不是
-    包含在RNN中的". Shapes: ``s`` (N, T, H), ``W_o`` (H, K) (the article's W_o is K×H);
-    returns ``o`` (N, T, K).
+    Article: "接下来W_os_t 进行相乘得到step t下的预测值 o_t";
+    "这里也有个共享的W_o ,但不是包含在RNN中的".
+    Shapes: ``s`` (N, T, H), ``W_o`` (H, K) (the article's W_o is K×H); returns ``o`` (N, T, K).
     """
     return s @ W_o, (s, W_o)
 
@@ -176,12 +176,13 @@ def output_forward(s: Array, W_o: Array) -> tuple[Array, tuple[Array, Array]]:
 def output_backward(do: Array, cache: tuple[Array, Array]) -> tuple[Array, Array]:
     r"""Backward of `output_forward` (RNN-6): ``(ds, dW_o)``.
 
-    Article: ``\frac{\partial E_t}{W_o} = \frac{\partial E_t}{\partial o_t}\cdot
-    \frac{\partial o_t}{\partial W_o}``. No Jacobian product appears: per step,
+    Article:
+    ``\frac{\partial E_t}{W_o} = \frac{\partial E_t}{\partial o_t}\cdot \frac{\partial o_t}{\partial W_o}``.
+    No Jacobian product appears: per step,
     :math:`\partial E_t/\partial W_o^{\rm art}=(o_t-y_t)s_t^\top` (K×H), ours
     :math:`s_t^\top(o_t-y_t)` (H×K); summed over steps and the batch.
     :math:`ds_t = do_t W_o^\top` is the direct gradient into the recurrence.
-    """
+    """  # noqa: E501 (the article's LaTeX stays on one line so it can be grepped)
     s, W_o = cache
     return do @ W_o.T, np.einsum("nth,ntk->hk", s, do)
 
@@ -304,8 +305,9 @@ def step_jacobian(s_j: Array, W_s: Array) -> Array:
 
     .. math::  J_j = \mathrm{diag}(1-s_j^2)\,W_s^\top
 
-    Article: ``\prod_{j=i+1}^{t}\frac{\partial s_j}{\partial s_{j-1}} = \prod_{j=i+1}^{t}
-    tanh' \cdot W_s``; "\frac{\partial s_j}{\partial s_{j-1}} 是个Jacobian矩阵(向量对向量求导)".
+    Article:
+    ``\prod_{j=i+1}^{t}\frac{\partial s_j}{\partial s_{j-1}} = \prod_{j=i+1}^{t} tanh' \cdot W_s``;
+    "\frac{\partial s_j}{\partial s_{j-1}} 是个Jacobian矩阵(向量对向量求导)".
     Numerator layout; the factor is evaluated at step j's own state. Our ``W_s`` is the
     article's transposed, hence :math:`W_s^\top` here (= the article's :math:`W_s`).
 
@@ -362,9 +364,9 @@ def article_dEt_dparams(
 ) -> tuple[Array, Array, Array]:
     r"""RNN-4 (and RNN-5) literally: :math:`\partial E_t/\partial(W_x, W_s, b)` for one sequence.
 
-    Article: ``\frac{\partial E_t}{\partial W_x} = \sum_{i=1}^{t}{\frac{\partial E_t}{\partial
-    o_t}\frac{\partial o_t}{\partial s_t}(\prod_{j=i+1}^{t}\frac{\partial s_j}{\partial
-    s_{j-1}})\frac{\partial s_i}{\partial W_x}}``; "W_s其实也是一样的,这里不再重复推导".
+    Article:
+    ``\frac{\partial E_t}{\partial W_x} = \sum_{i=1}^{t}{\frac{\partial E_t}{\partial o_t}\frac{\partial o_t}{\partial s_t}(\prod_{j=i+1}^{t}\frac{\partial s_j}{\partial s_{j-1}})\frac{\partial s_i}{\partial W_x}}``;
+    "W_s其实也是一样的,这里不再重复推导".
 
     Evaluated as written, by explicit Jacobian products (O(t²H³), the literal form):
     :math:`\partial E_t/\partial o_t=(o_t-y_t)^\top` (1×K), :math:`\partial o_t/\partial s_t=
@@ -375,7 +377,7 @@ def article_dEt_dparams(
 
     Shapes: ``x`` (T, D), ``s_0`` (H,), ``y`` (T, K), weights as `rnn_loss_forward`,
     ``1 <= t <= T``. Returns gradients shaped (and oriented) like ``W_x, W_s, b``.
-    """
+    """  # noqa: E501 (the article's LaTeX stays on one line so it can be grepped)
     s = _states(x, s_0, W_x, W_s, b)
     dEt_dot = (s[t - 1] @ W_o - y[t - 1])[None, :]  # 1 x K
     row = dEt_dot @ W_o.T  # (dE_t/do_t)(do_t/ds_t): 1 x H
