@@ -1,0 +1,150 @@
+r"""Evaluating f at a stack of perturbed parameter sets: a Python loop, or one vectorized call.
+
+A `Stack` evaluates f at ``B`` copies of one leaf (the other leaves at the base point).
+`loop_stack` calls f once per copy. `vector_stack` is for an f that broadcasts over a leading
+stack axis of *every* leaf (``vectorized=True``; numpy matmul / elementwise code usually
+does): the moved leaf is passed as a ``(B,) + shape`` array, every other leaf as a read-only
+``np.broadcast_to`` view of shape ``(B,) + shape`` (no copy), and f must return values of
+shape ``(B,) + out_shape``. Memory is bounded: the first chunk (`PROBE` items) runs under
+`tracemalloc`, which numpy reports its allocations to, and the peak per item fixes the chunk
+size so that one call allocates at most `MEMORY_BUDGET` bytes.
+
+The perturbed values are formed exactly as in the loop (``x[i] + d`` in float64), so the
+stencil points are bitwise the same; f's values agree with the loop's to rounding (a batched
+matmul may sum in another order), which the error model's rounding term already covers.
+"""
+
+from __future__ import annotations
+
+import tracemalloc
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from gradcheck._errors import InvalidTypeError
+from gradcheck._numdiff import Evaluate, FloatArray, Point
+
+#: bytes one vectorized call of f may allocate (the stacked leaf and f's intermediates).
+MEMORY_BUDGET = 2**28
+#: items in the first, measured chunk.
+PROBE = 8
+
+Stack = Callable[[int, FloatArray], tuple[FloatArray, FloatArray]]
+"""``stack(leaf, moved) -> (values, magnitudes)``: f at every copy ``moved[b]`` of leaf
+``leaf`` (the other leaves at the base point); both results shaped ``(B,) + out_shape``."""
+
+RawStack = Callable[[list[Any]], tuple[Any, Any]]
+"""The user's function applied to stacked leaves: ``raw(xs) -> (values, magnitudes)``."""
+
+
+def loop_stack(point: Point, base: list[FloatArray]) -> Stack:
+    """A `Stack` that calls ``point`` once per copy."""
+
+    def stack(j: int, moved: FloatArray) -> tuple[FloatArray, FloatArray]:
+        moved = moved.view()
+        moved.flags.writeable = False
+        pairs = [point([*base[:j], m, *base[j + 1 :]]) for m in moved]
+        return np.stack([p[0] for p in pairs]), np.stack([p[1] for p in pairs])
+
+    return stack
+
+
+def vector_stack(
+    raw: RawStack, base: list[FloatArray], out_shape: tuple[int, ...], calls: list[int]
+) -> Stack:
+    """A `Stack` that evaluates whole chunks of copies in one call of ``raw``."""
+    per_item: dict[int, float] = {}
+
+    def call(j: int, moved: FloatArray) -> tuple[FloatArray, FloatArray]:
+        b = moved.shape[0]
+        moved = moved.view()
+        moved.flags.writeable = False
+        xs = [moved if k == j else np.broadcast_to(x, (b, *x.shape)) for k, x in enumerate(base)]
+        v, m = raw(xs)
+        calls[0] += b
+        return _stacked(v, b, out_shape), np.abs(_stacked(m, b, out_shape))
+
+    def stack(j: int, moved: FloatArray) -> tuple[FloatArray, FloatArray]:
+        parts, start = [], 0
+        while start < moved.shape[0]:
+            if j not in per_item:
+                stop = min(start + PROBE, moved.shape[0])
+                parts.append(_measured(call, j, moved[start:stop], per_item))
+            else:
+                stop = start + max(1, int(MEMORY_BUDGET // per_item[j]))
+                parts.append(call(j, moved[start:stop]))
+            start = stop
+        return (
+            np.concatenate([p[0] for p in parts]),
+            np.concatenate([p[1] for p in parts]),
+        )
+
+    return stack
+
+
+def _measured(
+    call: Callable[[int, FloatArray], tuple[FloatArray, FloatArray]],
+    j: int,
+    moved: FloatArray,
+    per_item: dict[int, float],
+) -> tuple[FloatArray, FloatArray]:
+    """One call under tracemalloc; records the peak bytes per stacked item (at least 1 KiB)."""
+    already = tracemalloc.is_tracing()
+    if not already:
+        tracemalloc.start()
+    tracemalloc.reset_peak()
+    start, _ = tracemalloc.get_traced_memory()
+    try:
+        out = call(j, moved)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        if not already:
+            tracemalloc.stop()
+    per_item[j] = max(1024.0, (peak - start) / moved.shape[0])
+    return out
+
+
+def _stacked(v: Any, b: int, out_shape: tuple[int, ...]) -> FloatArray:
+    arr = np.asarray(v)
+    if arr.shape != (b, *out_shape) or not np.issubdtype(arr.dtype, np.floating):
+        raise InvalidTypeError(
+            f"vectorized=True: for a stack of {b} parameter sets f returned "
+            f"{type(v).__name__} of shape {arr.shape} and dtype {arr.dtype}; expected float "
+            f"values of shape {(b, *out_shape)}. f must broadcast over a leading axis of every "
+            "parameter (or leave vectorized=False)."
+        )
+    return np.asarray(arr, dtype=np.float64)
+
+
+def stack_evaluator(stack: Stack, base: list[FloatArray]) -> Evaluate:
+    """An `Evaluate` (one coordinate moved per point) on top of a `Stack`, in chunks."""
+
+    def evaluate(
+        j: int, idx: NDArray[np.intp], offsets: FloatArray
+    ) -> tuple[FloatArray, FloatArray]:
+        x = base[j]
+        p = offsets.shape[1]
+        rows = max(1, int(MEMORY_BUDGET // (8 * p * x.size)) // 4)
+        values, mags = [], []
+        for start in range(0, len(idx), rows):
+            sl = slice(start, start + rows)
+            moved = moved_copies(x, idx[sl], offsets[sl])
+            v, m = stack(j, moved)
+            values.append(v.reshape(len(idx[sl]), p, *v.shape[1:]))
+            mags.append(m.reshape(len(idx[sl]), p, *m.shape[1:]))
+        return np.concatenate(values), np.concatenate(mags)
+
+    return evaluate
+
+
+def moved_copies(x: FloatArray, idx: NDArray[np.intp], offsets: FloatArray) -> FloatArray:
+    """``(k * p,) + x.shape`` copies of ``x``, copy ``(r, c)`` with entry ``idx[r]`` moved by
+    ``offsets[r, c]`` (the same float operation ``x[i] + d`` as the loop)."""
+    k, p = offsets.shape
+    moved = np.repeat(x.reshape(1, -1), k * p, axis=0)
+    rows = np.arange(k * p)
+    cols = np.repeat(idx, p)
+    moved[rows, cols] = (x.reshape(-1)[cols] + offsets.reshape(-1)).astype(x.dtype)
+    return moved.reshape(k * p, *x.shape)
