@@ -138,6 +138,10 @@ def rnn_forward(
 def rnn_backward(ds: Array, cache: tuple[Any, ...]) -> tuple[Array, ...]:
     r"""BPTT (RNN-4, RNN-5): ``(dx, ds_0, dW_x, dW_s, db)`` from upstream ``ds`` (N, T, H).
 
+    Article: "因此在step t下, E_tw_x求导需要对前面所有step的 W_x依次进行求导,再加起来";
+    "W_s其实也是一样的,这里不再重复推导". This is the efficient O(T) form of that sum
+    (`article_dEt_dparams` is the literal O(T²) one; the tests show they agree).
+
     ``ds[:, t-1]`` is the gradient reaching :math:`s_t` from outside the recurrence (from the
     head: :math:`W_o^{\rm art\top}(o_t-y_t)`). The O(T) recursion of formula-inventory RNN-4:
     :math:`r_{T+1}=0`, :math:`r_t = ds_t + J_{t+1}^\top r_{t+1}` (so :math:`r_t=\nabla_{s_t}E`),
@@ -199,7 +203,11 @@ def loss_forward(o: Array, y: Array) -> tuple[Array, tuple[Array, Array]]:
 
 
 def loss_backward(dE: Array, cache: tuple[Array, Array]) -> tuple[Array, Array]:
-    r"""Backward of `loss_forward` (RNN-2): :math:`\nabla_{o_t}E_t=o_t-y_t`; ``(do, dy)``."""
+    r"""Backward of `loss_forward` (RNN-2): :math:`\nabla_{o_t}E_t=o_t-y_t`; ``(do, dy)``.
+
+    :math:`\partial E_t/\partial o_t = (o_t-y_t)^\top` (the article's first factor of RNN-4),
+    :math:`\partial E/\partial y_t = y_t-o_t`. ``dE`` a scalar (0-d); ``do``, ``dy`` (N, T, K).
+    """
     o, y = cache
     g = np.asarray(dE) * (o - y)
     return g, -g
