@@ -286,8 +286,9 @@ def _moderate(x: Array) -> bool:
 
 
 def _away_from_kink(x: Array) -> bool:
-    """FD trust region for ReLU: every |x| >= 1e-3, far outside the checker's step."""
-    return bool(np.all(np.abs(x) >= 1e-3))
+    """FD trust region for ReLU: every |x| >= 1e-3, far outside the checker's step, and one
+    live unit (an identically zero gradient gives a relative check nothing to judge)."""
+    return bool(np.all(np.abs(x) >= 1e-3) and np.any(x > 0))
 
 
 def _elementwise(N: int, D: int) -> tuple[tuple[int, int]]:

@@ -453,9 +453,10 @@ def _deep_moderate(x: Array, *params: Array) -> bool:
 
 
 def _deep_away_from_kinks(x: Array, *params: Array) -> bool:
-    """ReLU layers: every |a_l| >= 1e-3, so no unit crosses its kink within an FD step."""
-    _, (caches, _) = deep_forward(x, *params, act=RELU)
-    return all(np.abs(a).min() >= 1e-3 for _, _, a in caches)
+    """ReLU layers: every |a_l| >= 1e-3, so no unit crosses its kink within an FD step, and a
+    live output unit (an all-dead net has an identically zero gradient: nothing to judge)."""
+    h, (caches, _) = deep_forward(x, *params, act=RELU)
+    return all(np.abs(a).min() >= 1e-3 for _, _, a in caches) and bool(np.any(h > 0))
 
 
 def _deep_shapes(N: int, n0: int, n1: int, n2: int, n3: int) -> tuple[tuple[int, ...], ...]:
