@@ -333,7 +333,7 @@ def pytest_make_collect_report(collector: pytest.Collector) -> Generator[None, A
     if problems:
         report.outcome = "failed"
         report.longrepr = (
-            "unknown proof IDs:\n  "
+            "invalid @pytest.mark.proves:\n  "
             + "\n  ".join(problems)
             + ("\nEvery ID a test proves must be in the catalogue; fix the ID or add it there.")
         )
