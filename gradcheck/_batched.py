@@ -39,20 +39,37 @@ RawStack = Callable[[list[Any]], tuple[Any, Any]]
 """The user's function applied to stacked leaves: ``raw(xs) -> (values, magnitudes)``."""
 
 
-def loop_stack(point: Point, base: list[FloatArray]) -> Stack:
+Advance = Callable[[int], None]
+"""A progress hook: called with the number of evaluations just made."""
+
+
+def _ignore(k: int) -> None:
+    pass
+
+
+def loop_stack(point: Point, base: list[FloatArray], advance: Advance = _ignore) -> Stack:
     """A `Stack` that calls ``point`` once per copy."""
+
+    def one(j: int, m: FloatArray) -> tuple[FloatArray, FloatArray]:
+        out = point([*base[:j], m, *base[j + 1 :]])
+        advance(1)
+        return out
 
     def stack(j: int, moved: FloatArray) -> tuple[FloatArray, FloatArray]:
         moved = moved.view()
         moved.flags.writeable = False
-        pairs = [point([*base[:j], m, *base[j + 1 :]]) for m in moved]
+        pairs = [one(j, m) for m in moved]
         return np.stack([p[0] for p in pairs]), np.stack([p[1] for p in pairs])
 
     return stack
 
 
 def vector_stack(
-    raw: RawStack, base: list[FloatArray], out_shape: tuple[int, ...], calls: list[int]
+    raw: RawStack,
+    base: list[FloatArray],
+    out_shape: tuple[int, ...],
+    calls: list[int],
+    advance: Advance = _ignore,
 ) -> Stack:
     """A `Stack` that evaluates whole chunks of copies in one call of ``raw``."""
     per_item: dict[int, float] = {}
@@ -64,6 +81,7 @@ def vector_stack(
         xs = [moved if k == j else np.broadcast_to(x, (b, *x.shape)) for k, x in enumerate(base)]
         v, m = raw(xs)
         calls[0] += b
+        advance(b)
         return _stacked(v, b, out_shape), np.abs(_stacked(m, b, out_shape))
 
     def stack(j: int, moved: FloatArray) -> tuple[FloatArray, FloatArray]:

@@ -31,6 +31,7 @@ from gradcheck._numdiff import (
     step_factor,
     steps,
 )
+from gradcheck._progress import Progress
 from gradcheck._result import CheckResult, Status
 from gradcheck._tree import Leaf, unflatten, validate_grad, validate_params
 
@@ -429,16 +430,18 @@ def _run_scalar(
     """Difference a scalar function of the leaves and judge ``analytic()`` against it."""
     prob = _prepare(raw, [leaf.array for leaf in leaves], what, scalar=True)
     grads, a_err = _grad_arrays(analytic, leaves)
-    stack = _stack(prob, raw, o.vectorized)
-    if o.mode == "fast":
-        seed = draw_seed(o.seed)
-        fast = fast_verdict(
-            prob, leaves, grads, a_err, stack, ulps=o.ulps, step=o.step, seed=seed
-        )
-        _stable(prob, what)
-        return _finish(fast, label, o.mode, prob.calls[0], o.ulps, seed)
-    evaluate = stack_evaluator(stack, prob.base) if o.vectorized else None
-    d, h, s, blocks = _differentiate(prob, leaves, o.ulps, o.step, evaluate)
+    total = None if o.mode == "fast" else 4 * sum(leaf.array.size for leaf in leaves)
+    with Progress(total, f"gradcheck {label}") as progress:
+        stack = _stack(prob, raw, o.vectorized, progress)
+        if o.mode == "fast":
+            seed = draw_seed(o.seed)
+            fast = fast_verdict(
+                prob, leaves, grads, a_err, stack, ulps=o.ulps, step=o.step, seed=seed
+            )
+            _stable(prob, what)
+            return _finish(fast, label, o.mode, prob.calls[0], o.ulps, seed)
+        evaluate = stack_evaluator(stack, prob.base)
+        d, h, s, blocks = _differentiate(prob, leaves, o.ulps, o.step, evaluate)
     extra, cs_note = 0, ""
     if o.complex_fn is not None:
         d, extra, cs_note = complex_refine(
@@ -466,12 +469,15 @@ def _run_scalar(
 
 
 def _stack(
-    prob: _Problem, raw: Callable[[list[Any]], tuple[Any, Any]], vectorized: bool
+    prob: _Problem,
+    raw: Callable[[list[Any]], tuple[Any, Any]],
+    vectorized: bool,
+    progress: Progress,
 ) -> Stack:
     """How perturbed points are evaluated: one vectorized call per chunk, or a loop."""
     if vectorized:
-        return vector_stack(raw, prob.base, prob.f0.shape, prob.calls)
-    return loop_stack(prob.point, prob.base)
+        return vector_stack(raw, prob.base, prob.f0.shape, prob.calls, progress.advance)
+    return loop_stack(prob.point, prob.base, progress.advance)
 
 
 def _eps(a: NDArray[Any]) -> float:
