@@ -300,7 +300,7 @@ def state_jacobian(
     hs = _states(x, h_0, params, **variant)
     P = np.eye(W_h.shape[0])
     for j in range(k + 1, t + 1):
-        P = P @ step_jacobian(x[j - 1], hs[j - 1], *params, **variant)
+        P = step_jacobian(x[j - 1], hs[j - 1], *params, **variant) @ P  # latest on the left
     return P
 
 

@@ -351,7 +351,7 @@ def state_jacobian(
     hs, cs = _run(x, h_0, c_0, W_x, W_h, b)
     P = np.eye(2 * W_h.shape[0])
     for j in range(k + 1, t + 1):
-        P = P @ step_jacobian(x[j - 1], hs[j - 1], cs[j - 1], W_x, W_h, b)
+        P = step_jacobian(x[j - 1], hs[j - 1], cs[j - 1], W_x, W_h, b) @ P  # latest on the left
     return P
 
 
