@@ -19,7 +19,15 @@ import re
 
 from gradcheck.report._latex import latex_to_html
 
-__all__ = ["inline_html", "md_cell", "md_code", "md_keep_math", "md_text", "md_to_html"]
+__all__ = [
+    "inline_html",
+    "md_authored",
+    "md_cell",
+    "md_code",
+    "md_keep_math",
+    "md_text",
+    "md_to_html",
+]
 
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]|~$])")  # inline specials (never at a line start)
 
@@ -54,10 +62,37 @@ def md_keep_math(text: str, in_table: bool = False) -> str:
     out = []
     for k, part in enumerate(parts):
         if k % 2:
+            part = part.replace("<", "\\lt ").replace(">", "\\gt ")
             out.append(part.replace("|", "\\|") if in_table else part)
         else:
             out.append(md_text(part))
     return "".join(out)
+
+
+_AUTHORED_SPANS = re.compile(
+    r"(?P<code>(?<!`)(?P<ticks>`+)(?!`).+?(?<!`)(?P=ticks)(?!`))|(?P<math>\$\$.+?\$\$|\$[^$\n]+\$)",
+    re.S,
+)
+
+
+def md_authored(text: str) -> str:
+    """Authored Markdown (a catalogue's statements and quotations) made safe to include:
+    no raw HTML. Outside math and code ``<``, ``>``, ``&`` become entities and stray
+    backticks are escaped (so they cannot pair up later); inside ``$...$`` ``<``/``>`` become
+    ``\\lt``/``\\gt`` (still LaTeX); well-formed code spans are left alone."""
+    out, pos = [], 0
+    for m in _AUTHORED_SPANS.finditer(text):
+        out.append(_inert(text[pos : m.start()]))
+        span = m.group(0)
+        out.append(span.replace("<", "\\lt ").replace(">", "\\gt ") if m.group("math") else span)
+        pos = m.end()
+    out.append(_inert(text[pos:]))
+    return "".join(out)
+
+
+def _inert(plain: str) -> str:
+    plain = plain.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return plain.replace("`", "\\`")
 
 
 _INLINE = re.compile(

@@ -16,7 +16,7 @@ from gradcheck.report._document import (
     describe_test,
     fmt_error,
 )
-from gradcheck.report._markup import md_code, md_keep_math, md_text
+from gradcheck.report._markup import md_authored, md_code, md_keep_math, md_text
 
 __all__ = ["render_markdown"]
 
@@ -87,12 +87,12 @@ def _item(row: Row) -> Iterator[str]:
     yield f"### {_anchor(e.id)}{md_text(e.id)} — {head} · {row.mark} {row.status}"
     yield ""
     if e.article:
-        yield f"**Article:** {e.article}"
+        yield f"**Article:** {md_authored(e.article)}"
         yield ""
     if e.statement:
         yield "**Statement:**"
         yield ""
-        yield e.statement
+        yield md_authored(e.statement)
         yield ""
     yield from _tests(row)
 
@@ -128,12 +128,12 @@ def _errata(doc: ProofDocument) -> Iterator[str]:
         label = d.get("severity_label", "")
         yield f"*Severity* {md_text(str(d.get('severity', '')))} ({md_text(str(label))})"
         yield ""
-        yield f"**Article says:** {row.entry.article}"
+        yield f"**Article says:** {md_authored(row.entry.article)}"
         yield ""
-        yield f"**Correction:** {row.entry.statement}"
+        yield f"**Correction:** {md_authored(row.entry.statement)}"
         yield ""
         if d.get("demonstration"):
-            yield f"**Demonstration:** {d['demonstration']}"
+            yield f"**Demonstration:** {md_authored(str(d['demonstration']))}"
             yield ""
         yield from _tests(row)
 
@@ -164,7 +164,8 @@ def _figure_body(row: Row, fig: FigureOutcome | None) -> Iterator[str]:
         yield f"*Not produced:* {md_text(fig.reason)}"
         yield ""
     else:
-        yield f"Not drawn by this report. {row.entry.data.get('regenerate', '')}".strip()
+        regen = md_authored(str(row.entry.data.get("regenerate", "")))
+        yield f"Not drawn by this report. {regen}".strip()
         yield ""
 
 

@@ -1,0 +1,169 @@
+"""The report writers: what they quote is escaped (HTML and Markdown), the page is
+self-contained and its math readable without a CDN, figures are embedded or explained."""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+from html.parser import HTMLParser
+
+import pytest
+from hypothesis import example, given
+from hypothesis import strategies as st
+
+from gradcheck.catalogue import Catalogue, Entry, load
+from gradcheck.report import (
+    FigureOutcome,
+    build_document,
+    render_html,
+    render_json,
+    render_markdown,
+)
+from gradcheck.report._latex import latex_to_html
+from gradcheck.report._markup import md_code, md_text
+
+ALLOWED_TAGS = {
+    "html", "head", "meta", "title", "style", "body", "h1", "h2", "h3", "p", "strong", "em",
+    "code", "table", "tr", "th", "td", "a", "span", "ul", "li", "div", "blockquote", "br",
+    "figure", "img", "figcaption", "sub", "sup", "b",
+}  # fmt: skip
+
+# Printable text of any script, with the characters that matter to HTML and Markdown boosted.
+hostile = (
+    st.lists(
+        st.one_of(
+            st.sampled_from([*"<>&\"'`|*_[]()$\\#!~-", "<script>", "</code>", "``"]),
+            st.characters(blacklist_categories=("Cs", "Cc", "Zl", "Zp")),
+        ),
+        min_size=1,
+        max_size=20,
+    )
+    .map("".join)
+    .filter(lambda s: s.strip() == s)
+)
+
+
+def _doc(text: str, png: bytes = b""):
+    kind = "figure" if png else "item"
+    entry = Entry(id="EQ-1", kind=kind, heading=text, statement=text, article=text, data={})
+    cat = Catalogue(name="c", entries=(entry,))
+    nodeid = f"tests/test_x.py::test_{text}"
+    proof = {
+        "ids": {"EQ-1": {"status": "failed", "tests": [nodeid], "examples": 1}},
+        "tests": {nodeid: {"outcome": "failed", "message": text, "evidence": {"examples": 1}}},
+    }
+    figs = [FigureOutcome("EQ-1", caption=text, path="figures/EQ-1.png", png=png)] if png else []
+    return build_document(proof, cat, {"key " + text: text}, figs), nodeid
+
+
+class _Collect(HTMLParser):
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.tags, self.code = set(), []
+        self._in_code = False
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.add(tag)
+        self._in_code = tag == "code"
+        if self._in_code:
+            self.code.append("")
+
+    def handle_endtag(self, tag):
+        self._in_code = False if tag == "code" else self._in_code
+
+    def handle_data(self, data):
+        if self._in_code:
+            self.code[-1] += data
+
+
+@given(text=hostile)
+@example(text="<script>alert('x')</script>")
+@example(text="a | b `c` $d$ **e**")
+def test_html_escapes_every_quoted_string(text):
+    doc, nodeid = _doc(text)
+    parser = _Collect()
+    parser.feed(render_html(doc))
+    assert parser.tags <= ALLOWED_TAGS  # nothing the user wrote became a tag
+    assert nodeid in parser.code  # the test ID is shown verbatim
+    assert text in parser.code  # so is the failure message
+
+
+@given(text=hostile)
+@example(text="x | y")
+@example(text="`tick` and ``double``")
+@example(text="``<script>`")  # found by Hypothesis: unequal backtick runs are not a code span
+@example(text="$<script>$")  # found by Hypothesis: math spans must not carry raw HTML
+def test_markdown_escapes_every_quoted_string(text):
+    markdown_it = pytest.importorskip("markdown_it")
+    doc, nodeid = _doc(text)
+    md = render_markdown(doc)
+    tokens = markdown_it.MarkdownIt("commonmark").enable("table").parse(md)
+    inline = [t for tok in tokens if tok.children for t in tok.children]
+    raw_html = [t.content for t in inline if t.type == "html_inline"]
+    raw_html += [t.content for t in tokens if t.type == "html_block"]
+    assert all(re.fullmatch(r'<a id="[a-z0-9-]+">(</a>)?|</a>', h.strip()) for h in raw_html)
+    codes = [t.content for t in inline if t.type == "code_inline"]
+    assert nodeid in codes
+    assert text.strip() in codes
+
+
+@given(text=hostile)
+def test_markdown_table_cells_stay_in_their_columns(text):
+    markdown_it = pytest.importorskip("markdown_it")
+    doc, _ = _doc(text)
+    table = next(line for line in render_markdown(doc).splitlines() if line.startswith("| [EQ-1]"))
+    html = (
+        markdown_it.MarkdownIt("commonmark")
+        .enable("table")
+        .render("| a | b | c | d | e | f |\n|---|---|---|---|---|---|\n" + table)
+    )
+    assert html.count("<td") == 6
+
+
+def test_md_text_and_md_code_examples():
+    assert md_text("a|b*c") == "a\\|b\\*c"
+    assert md_code("x") == "`x`"
+    assert md_code("a`b") == "`` a`b ``"
+
+
+def test_the_article_page_is_self_contained_and_its_math_has_no_latex_left():
+    html = render_html(build_document({}, load()))
+    assert "<script" not in html
+    assert not re.findall(r"""(?:src|href)=['"](?!#|data:)""", html)  # no network references
+    visible = re.sub(r"<code>.*?</code>|title='[^']*'", "", html, flags=re.S)
+    assert not re.findall(r"\\[A-Za-z]+", visible)  # every LaTeX command became a symbol
+    assert "$" not in visible
+
+
+def test_latex_becomes_readable_html():
+    assert latex_to_html(r"\frac{\partial E_t}{\partial W_x}") == (
+        "<span class='frac'>(∂ E<sub>t</sub>)/(∂ W<sub>x</sub>)</span>"
+    )
+    assert latex_to_html(r"\|W\|_2\le\rho^{t-k}") == "‖W‖<sub>2</sub> ≤ ρ<sup>t-k</sup>"
+    assert latex_to_html(r"\sqrt{\sigma^2+\varepsilon}") == "√(σ<sup>2</sup>+ε)"
+    assert latex_to_html("a<b>c") == "a&lt;b&gt;c"
+
+
+def test_figures_are_embedded_in_html_and_linked_from_markdown():
+    png = b"\x89PNG\r\n\x1a\n" + b"0" * 16
+    doc, _ = _doc("caption", png=png)
+    html = render_html(doc)
+    assert f"data:image/png;base64,{base64.b64encode(png).decode()}" in html
+    assert "![EQ-1](figures/EQ-1.png)" in render_markdown(doc)
+
+
+def test_a_figure_that_was_not_drawn_says_why():
+    cat = load()
+    doc = build_document({}, cat, figures=[FigureOutcome("FIG-8", reason="specs.x missing")])
+    assert "*Not produced:* specs.x missing" in render_markdown(doc)
+    assert "<em>Not produced:</em> specs.x missing" in render_html(doc)
+
+
+def test_json_report_carries_status_tests_and_environment():
+    doc, nodeid = _doc("claim")
+    data = json.loads(render_json(doc))
+    assert data["ids"]["EQ-1"]["status"] == "failed"
+    assert data["ids"]["EQ-1"]["tests"] == [nodeid]
+    assert data["summary"]["failed"] == 1
+    assert data["environment"] == {"key claim": "claim"}
