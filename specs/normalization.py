@@ -688,9 +688,12 @@ def well_conditioned(x: Array, method: str, eps: float, G: int = 1, ratio: float
     on the scale s (its k-th derivative is O(s^{-k})), so the central difference's truncation
     is O((h/s)²) relative; with h/s ≤ 2e-3 it is ≤ 4e-6 before Richardson extrapolation. A
     near-constant group with tiny ε (s → √ε ≪ |x|) is ill-conditioned: the derivative is
-    large (‖J‖ = 1/s) and changes within one FD step.
+    large (‖J‖ = 1/s) and changes within one FD step. Groups of one value (m = 1) are
+    trustworthy for ε > 0 (x̂ ≡ 0, a constant map) and undefined for ε = 0 (0/0).
     """
     shape, axes = _view(x.shape, method, G)
+    if reduction_size(x.shape, method, G) == 1:
+        return eps > 0
     xv = x.reshape(shape)
     s = np.sqrt(xv.var(axis=axes) + eps)
     return bool(np.min(s) >= ratio * max(float(np.max(np.abs(x))), np.finfo(float).tiny))
