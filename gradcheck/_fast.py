@@ -54,8 +54,6 @@ if TYPE_CHECKING:
 
 #: random directions per parameter leaf.
 DIRECTIONS = 2
-#: coordinates below which a failing group is checked entry by entry instead of bisected.
-SMALL_GROUP = 1
 
 
 def draw_seed(seed: int | None) -> int:
@@ -161,8 +159,10 @@ class _Search:
     leaf: Leaf
     u: FloatArray
     t: float
+    limit: int  # entries to name before stopping
     found: list[Entry]
     unresolved: list[NDArray[np.intp]]
+    more: bool = False  # a failing remainder was left unsearched
 
     def test(self, idx: NDArray[np.intp]) -> bool:
         masked = np.zeros_like(self.u).ravel()
@@ -172,7 +172,7 @@ class _Search:
 
     def bisect(self, idx: NDArray[np.intp]) -> None:
         """``idx`` is known (or inferred) to hold an error: name one entry of it."""
-        while len(idx) > SMALL_GROUP:
+        while len(idx) > 1:
             left, right = idx[: len(idx) // 2], idx[len(idx) // 2 :]
             idx = left if self.test(left) else right
         e = _entry_check(self.ctx, self.j, int(idx[0]), self.leaf)
@@ -184,10 +184,12 @@ class _Search:
     def run(self) -> None:
         rest = np.arange(self.leaf.array.size)
         self.bisect(rest)
-        while len(self.found) < REPORTED and not self.unresolved:
-            done = [self._flat(e) for e in self.found]
-            rest = np.setdiff1d(rest, done)
+        while not self.unresolved:
+            rest = np.setdiff1d(rest, [self._flat(e) for e in self.found])
             if not rest.size or not self.test(rest):
+                return
+            if len(self.found) >= self.limit:
+                self.more = True
                 return
             self.bisect(rest)
 
@@ -234,23 +236,35 @@ def fast_verdict(
     reports: list[ParamReport] = []
     found: list[Entry] = []
     notes: list[str] = []
+    per_rows = [rows[j * DIRECTIONS : (j + 1) * DIRECTIONS] for j in range(len(leaves))]
+    limit = max(1, REPORTED // max(1, sum(_worst_status(vs) is Status.FAIL for vs in per_rows)))
     for j, leaf in enumerate(leaves):
-        vs = rows[j * DIRECTIONS : (j + 1) * DIRECTIONS]
+        vs = per_rows[j]
         status, named = _worst_status(vs), []
         if status is Status.FAIL:
             k = int(np.argmax([v.worst_ratio if _fails(v) else -1.0 for v in vs]))
-            search = _Search(ctx, j, leaf, dirs[j][k], t, [], [])
+            search = _Search(ctx, j, leaf, dirs[j][k], t, limit, [], [])
             search.run()
             named = search.found
-            if search.unresolved or not named:
-                notes.append(
-                    f"{leaf.path}: a direction fails but bisection could not name a single "
-                    "entry (errors spread over many entries that cancel in halves?); run "
-                    "mode='full' on it."
-                )
+            notes.extend(_search_notes(leaf, search))
         found.extend(named)
         reports.append(_report(leaf, status, len(named)))
     return _assemble(rows, tuple(reports), found, notes, t)
+
+
+def _search_notes(leaf: Leaf, search: _Search) -> list[str]:
+    if search.unresolved or not search.found:
+        return [
+            f"{leaf.path}: a direction fails but bisection could not name a single entry "
+            "(errors spread over many entries that cancel in halves?); run mode='full' on it."
+        ]
+    if search.more:
+        k = len(search.found)
+        return [
+            f"{leaf.path}: more than the {k} named entr{'y is' if k == 1 else 'ies are'} "
+            "wrong (the rest of the parameter still fails); mode='full' lists them all."
+        ]
+    return []
 
 
 def _report(leaf: Leaf, status: Status, n_found: int) -> ParamReport:

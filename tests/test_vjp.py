@@ -1,0 +1,267 @@
+"""check_vjp on CS231n layers: the classic backward bugs fail and name their argument (full
+and fast mode); correct layers, batch norm included, never fail."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import example, given
+from hypothesis import strategies as st
+
+import gradcheck
+
+seeds = st.integers(0, 2**32 - 1)
+MODES = ("full", "fast")
+
+
+# --- layers (CS231n forward/backward pairs) -----------------------------------------------
+
+
+def affine_forward(x, W, b):
+    return x @ W + b, (x, W)
+
+
+def affine_backward(dout, cache):
+    x, W = cache
+    return dout @ W.T, x.T @ dout, dout.sum(axis=0)
+
+
+def affine_backward_doubled_bias(dout, cache):
+    dx, dW, db = affine_backward(dout, cache)
+    return dx, dW, 2 * db
+
+
+def affine_backward_transposed_weight(dout, cache):
+    dx, dW, db = affine_backward(dout, cache)
+    return dx, dW.T, db  # same shape only for square W: the bug shape checks cannot see
+
+
+def tanh_forward(x, W, b):
+    out = np.tanh(x @ W + b)
+    return out, (x, W, out)
+
+
+def tanh_backward(dout, cache):
+    x, W, out = cache
+    da = dout * (1 - out**2)
+    return da @ W.T, x.T @ da, da.sum(axis=0)
+
+
+def tanh_backward_dropped_derivative(dout, cache):
+    x, W, _ = cache
+    return dout @ W.T, x.T @ dout, dout.sum(axis=0)  # tanh' = 1 - out² forgotten
+
+
+BN_EPS = 1e-5
+
+
+def bn_forward(x, gamma, beta):
+    mu = x.mean(axis=0)
+    inv = 1 / np.sqrt(x.var(axis=0) + BN_EPS)
+    xhat = (x - mu) * inv
+    return gamma * xhat + beta, (xhat, inv, gamma)
+
+
+def bn_backward(dout, cache):
+    xhat, inv, gamma = cache
+    dxhat = dout * gamma
+    dx = inv * (dxhat - dxhat.mean(axis=0) - xhat * np.mean(dxhat * xhat, axis=0))
+    return dx, np.sum(dout * xhat, axis=0), dout.sum(axis=0)
+
+
+def bn_backward_no_variance_path(dout, cache):
+    xhat, inv, gamma = cache
+    dxhat = dout * gamma
+    dx = inv * (dxhat - dxhat.mean(axis=0))  # the path through the variance dropped
+    return dx, np.sum(dout * xhat, axis=0), dout.sum(axis=0)
+
+
+def layer_args(seed, N, D, M):
+    rng = np.random.default_rng(seed)
+    return [
+        rng.standard_normal((N, D)),
+        rng.standard_normal((D, M)) / np.sqrt(D),
+        0.1 * rng.standard_normal(M),
+    ]
+
+
+def bn_args(seed, N, D):
+    rng = np.random.default_rng(seed)
+    return [
+        1.0 + 2.0 * rng.standard_normal((N, D)),
+        1 + 0.1 * rng.standard_normal(D),
+        0.1 * rng.standard_normal(D),
+    ]
+
+
+def failing(res):
+    return {p.path for p in res.params if p.status == "fail"}
+
+
+# --- the classic bugs are caught and named ------------------------------------------------
+
+shapes = {"seed": seeds, "N": st.integers(1, 6), "D": st.integers(1, 6), "M": st.integers(1, 6)}
+
+
+@pytest.mark.parametrize("mode", MODES)
+@given(**shapes)
+@example(seed=0, N=1, D=1, M=1)
+def test_a_doubled_bias_gradient_fails_and_names_b(mode, seed, N, D, M):
+    args = layer_args(seed, N, D, M)
+    res = gradcheck.check_vjp(
+        affine_forward,
+        affine_backward_doubled_bias,
+        args,
+        names=("x", "W", "b"),
+        mode=mode,
+        seed=seed,
+    )
+    assert res.status == "fail", res
+    assert failing(res) == {"b"}, res
+
+
+@pytest.mark.parametrize("mode", MODES)
+@given(seed=seeds, N=st.integers(1, 6), D=st.integers(2, 6))
+@example(seed=0, N=1, D=2)
+def test_a_transposed_weight_gradient_fails_and_names_W(mode, seed, N, D):
+    args = layer_args(seed, N, D, D)
+    res = gradcheck.check_vjp(
+        affine_forward,
+        affine_backward_transposed_weight,
+        args,
+        names=("x", "W", "b"),
+        mode=mode,
+        seed=seed,
+    )
+    # dWᵀ = dW exactly when xᵀv is symmetric, which random x, v never are for D >= 2.
+    assert res.status == "fail", res
+    assert failing(res) == {"W"}, res
+
+
+@pytest.mark.parametrize("mode", MODES)
+@given(**shapes)
+@example(seed=0, N=1, D=1, M=1)
+def test_a_dropped_tanh_derivative_fails_in_every_argument(mode, seed, N, D, M):
+    args = layer_args(seed, N, D, M)
+    res = gradcheck.check_vjp(
+        tanh_forward,
+        tanh_backward_dropped_derivative,
+        args,
+        names=("x", "W", "b"),
+        mode=mode,
+        seed=seed,
+    )
+    # every gradient carries the missing factor 1 - tanh² in (0, 1): all three are wrong.
+    assert res.status == "fail", res
+    assert failing(res) == {"x", "W", "b"}, res
+
+
+@pytest.mark.parametrize("mode", MODES)
+@given(seed=seeds, N=st.integers(2, 8), D=st.integers(1, 4))
+@example(seed=0, N=2, D=1)
+def test_batch_norm_without_its_variance_path_fails_and_names_x(mode, seed, N, D):
+    res = gradcheck.check_vjp(
+        bn_forward,
+        bn_backward_no_variance_path,
+        bn_args(seed, N, D),
+        names=("x", "gamma", "beta"),
+        mode=mode,
+        seed=seed,
+    )
+    assert res.status == "fail", res
+    assert failing(res) == {"x"}, res
+
+
+def test_a_uniform_upstream_gradient_cannot_see_the_batch_norm_bug():
+    # Why check_vjp never uses a uniform dout: with dout = 1 the x-gradient is exactly 0
+    # (Σ_n x̂ = 0) and the buggy one is 0 too, so the sum-of-outputs check of x is vacuous.
+    x, gamma, beta = bn_args(7, 5, 3)
+
+    def loss(x):
+        return float(np.sum(bn_forward(x, gamma, beta)[0]))
+
+    def buggy(x):
+        out, cache = bn_forward(x, gamma, beta)
+        return bn_backward_no_variance_path(np.ones_like(out), cache)[0]
+
+    res = gradcheck.check_grad(loss, buggy, x)
+    assert res.status == "inconclusive", res
+    assert "vacuous" in res.reason
+
+
+# --- no false alarms --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize(
+    ("forward", "backward"), [(affine_forward, affine_backward), (tanh_forward, tanh_backward)]
+)
+@given(**shapes)
+@example(seed=0, N=1, D=1, M=1)
+def test_correct_layers_pass(mode, forward, backward, seed, N, D, M):
+    res = gradcheck.check_vjp(
+        forward, backward, layer_args(seed, N, D, M), names=("x", "W", "b"), mode=mode, seed=seed
+    )
+    assert res.status == "pass", res
+    assert [p.status for p in res.params] == ["pass"] * 3, res
+
+
+@pytest.mark.parametrize("mode", MODES)
+@given(
+    seed=seeds, N=st.integers(2, 8), D=st.integers(1, 4), scale=st.sampled_from([1e-3, 1.0, 1e3])
+)
+@example(seed=0, N=2, D=1, scale=1.0)
+def test_correct_batch_norm_passes(mode, seed, N, D, scale):
+    x, gamma, beta = bn_args(seed, N, D)
+    res = gradcheck.check_vjp(
+        bn_forward,
+        bn_backward,
+        [scale * x, gamma, beta],
+        names=("x", "gamma", "beta"),
+        mode=mode,
+        seed=seed,
+    )
+    assert res.status == "pass", res
+
+
+@given(seed=seeds, N=st.integers(2, 8), D=st.integers(1, 4))
+@example(seed=0, N=2, D=1)
+def test_batch_norm_with_a_uniform_upstream_gradient_is_no_false_alarm(seed, N, D):
+    # dout = 1: dx = 0 and dgamma = Σ x̂ = 0 up to rounding, dbeta = N. Nothing may fail;
+    # beta's non-zero gradient makes the check as a whole non-vacuous, so it passes.
+    x, gamma, beta = bn_args(seed, N, D)
+    params = {"x": x, "gamma": gamma, "beta": beta}
+
+    def loss(p):
+        return float(np.sum(bn_forward(p["x"], p["gamma"], p["beta"])[0]))
+
+    def grad(p):
+        out, cache = bn_forward(p["x"], p["gamma"], p["beta"])
+        return dict(zip(("x", "gamma", "beta"), bn_backward(np.ones_like(out), cache), strict=True))
+
+    for mode in MODES:
+        res = gradcheck.check_grad(loss, grad, params, mode=mode, seed=seed)
+        assert res.status == "pass", res
+
+
+@given(seed=seeds, N=st.integers(1, 5), D=st.integers(1, 5), M=st.integers(1, 5))
+@example(seed=0, N=1, D=1, M=1)
+def test_vectorized_check_vjp_agrees_with_the_loop(seed, N, D, M):
+    # tanh_forward broadcasts over a leading stack axis of x, W and b (x @ W and + b do).
+    def stacked_forward(x, W, b):
+        return np.tanh(x @ W + b[..., None, :]), None
+
+    args = layer_args(seed, N, D, M)
+    loop = gradcheck.check_vjp(tanh_forward, tanh_backward, args, seed=seed)
+    vec = gradcheck.check_vjp(
+        stacked_forward,
+        lambda dout, cache: tanh_backward(dout, tanh_forward(*args)[1]),
+        args,
+        seed=seed,
+        vectorized=True,
+    )
+    assert loop.status == vec.status == "pass", (loop, vec)
+    for p, q in zip(loop.params, vec.params, strict=True):
+        # the same stencil points; only the order of a matmul's sums can differ, so the
+        # numerics agree within the sum of both error estimates.
+        assert np.all(np.abs(p.numeric - q.numeric) <= p.error + q.error), (p, q)
