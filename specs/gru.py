@@ -326,7 +326,8 @@ def gate_bound(
     article's convention), :math:`J_t\to I`: a perfect carry.
     """
     P = _parts(x, h_prev, W_x, W_h, b_x, b_h, reset)
-    zeta = float(np.max(1.0 - _carry(P["z"], convention)))
+    # ζ from z directly: 1 − (1 − z) would lose all digits of a tiny z (z = 1e-7: 2e-9 rel).
+    zeta = float(np.max(P["z"] if convention == "article" else 1.0 - P["z"]))
     nz, nr, nn = (float(np.linalg.norm(W, 2)) for W in _split(W_h))
     tail = nn * (1 + 0.25 * nr) if reset == "before" else nn + 0.25 * np.max(np.abs(P["q"])) * nr
     return zeta * (1.0 + 2.0 * nz + float(tail))
