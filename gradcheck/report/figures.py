@@ -159,6 +159,87 @@ def plot_b_data(seed: int = 0, L: int = 12, width: int = 8) -> dict[tuple[str, f
     return out
 
 
+def plot_a_lstm_data(
+    forget_biases: Iterable[float] = (0.0, 1.0, 3.0, 5.0),
+    T: int = 100,
+    H: int = 8,
+    seeds: int = 20,
+) -> dict[float, tuple[Array, Array]]:
+    """PLOT-A (LSTM): for each forget bias b_f, ``(full, cell)`` arrays (seeds, T+1): the norm
+    of the (c, h) Jacobian product and the cell path ‖diag ∏f‖ against lag
+    (`specs.lstm.jacobian_norms_by_lag`). Inputs N(0, 1); W_x, W_h scaled by 1/sqrt(fan-in)."""
+    norms_by_lag = spec("lstm", "jacobian_norms_by_lag")
+    D = 4
+    out = {}
+    for b_f in forget_biases:
+        full, cell = [], []
+        for seed in range(seeds):
+            rng = np.random.default_rng(seed)
+            x = rng.standard_normal((T, D))
+            W_x = rng.standard_normal((D, 4 * H)) / np.sqrt(D)
+            W_h = rng.standard_normal((H, 4 * H)) / np.sqrt(H)
+            b = np.zeros(4 * H)
+            b[H : 2 * H] = b_f  # gate order i, f, o, g
+            f_row, c_row = norms_by_lag(x, np.zeros(H), np.zeros(H), W_x, W_h, b)
+            full.append(f_row)
+            cell.append(c_row)
+        out[float(b_f)] = (np.asarray(full, dtype=np.float64), np.asarray(cell, dtype=np.float64))
+    return out
+
+
+def plot_a_gru_data(
+    update_biases: Iterable[float] = (0.0, -2.0, -5.0), T: int = 100, H: int = 8, seeds: int = 20
+) -> dict[float, Array]:
+    """PLOT-A (GRU, the article's convention h_t = (1−z)h_{t−1} + z h̃): ‖∂h_t/∂h_k‖₂ against
+    lag for each update-gate bias b_z (`specs.gru.jacobian_norms_by_lag`); (seeds, T+1) each."""
+    norms_by_lag = spec("gru", "jacobian_norms_by_lag")
+    D = 4
+    out = {}
+    for b_z in update_biases:
+        rows = []
+        for seed in range(seeds):
+            rng = np.random.default_rng(seed)
+            x = rng.standard_normal((T, D))
+            W_x = rng.standard_normal((D, 3 * H)) / np.sqrt(D)
+            W_h = rng.standard_normal((H, 3 * H)) / np.sqrt(H)
+            b_x = np.zeros(3 * H)
+            b_x[:H] = b_z  # blocks z, r, n
+            rows.append(norms_by_lag(x, np.zeros(H), W_x, W_h, b_x, np.zeros(3 * H)))
+        out[float(b_z)] = np.asarray(rows, dtype=np.float64)
+    return out
+
+
+FIG8_SHAPE = (3, 6, 2, 2)  # (N, C, H, W): HW = 4 cells along the third axis
+FIG8_INDEX = (1, 2, 0, 0)
+FIG8_METHODS = (("BN", 1), ("LN", 1), ("IN", 1), ("GN", 3))
+
+
+def fig8_data() -> dict[str, Any]:
+    """FIG-8: for BN, LN, IN and GN (G = 3), the boolean set S_i of the element ``FIG8_INDEX``
+    of an ``FIG8_SHAPE`` tensor, from `specs.normalization.reduction_set` (the article's
+    table) and from `group_ids` (the groups the kernel itself normalises over)."""
+    reduction_set = spec("normalization", "reduction_set")
+    group_ids = spec("normalization", "group_ids")
+    out = {}
+    for method, G in FIG8_METHODS:
+        ids = group_ids(FIG8_SHAPE, method, G)
+        out[method] = {
+            "G": G,
+            "table": np.asarray(reduction_set(FIG8_SHAPE, method, FIG8_INDEX, G), dtype=bool),
+            "kernel": np.asarray(ids == ids[FIG8_INDEX], dtype=bool),
+        }
+    return out
+
+
+def plot_c_data(
+    ms: Iterable[int] = (2, 3, 4, 8, 16, 32, 64, 128), R: int = 20000, seed: int = 11
+) -> dict[str, Array]:
+    """PLOT-C: Monte Carlo against theory of Var(μ_B), Var(σ_B²), MSE(σ_B²) and the per-sample
+    std of x̂ against the batch size m (`specs.normalization.plot_c_data`)."""
+    data = spec("normalization", "plot_c_data")(list(ms), R, seed)
+    return {k: np.asarray(v) for k, v in data.items()}
+
+
 # ------------------------------------------------------------------------------- drawers
 
 
@@ -330,11 +411,85 @@ def _plot_a_rnn_panel(ax: Any) -> str:
 
 
 def _plot_a_lstm_panel(ax: Any) -> str:
-    raise FigureUnavailable("the LSTM lag functions are not wired in yet")
+    data = plot_a_lstm_data()
+    for n, (b_f, (full, cell)) in enumerate(data.items()):
+        lags = np.arange(full.shape[1], dtype=np.float64)
+        _band(ax, lags, full, f"C{n}", f"(c, h) Jacobian, b_f = {b_f:g}")
+        ax.semilogy(lags, np.median(cell, axis=0), "--", color=f"C{n}", lw=1)
+    ax.set_xlabel("lag t − k")
+    ax.set_title("LSTM: ‖∂(c,h)_t/∂(c,h)_k‖₂ (dashed: cell path ‖∏f‖)", fontsize=9)
+    ax.legend(fontsize=7)
+    return "LSTM: specs.lstm.jacobian_norms_by_lag (full (c,h) product and cell path), 20 seeds."
 
 
 def _plot_a_gru_panel(ax: Any) -> str:
-    raise FigureUnavailable("the GRU lag function is not wired in yet")
+    data = plot_a_gru_data()
+    for n, (b_z, rows) in enumerate(data.items()):
+        lags = np.arange(rows.shape[1], dtype=np.float64)
+        _band(ax, lags, rows, f"C{n}", f"b_z = {b_z:g}")
+    ax.set_xlabel("lag t − k")
+    ax.set_title("GRU (article's z): ‖∂h_t/∂h_k‖₂", fontsize=9)
+    ax.legend(fontsize=7)
+    return "GRU: specs.gru.jacobian_norms_by_lag, h_t = (1−z)h_{t−1} + z h̃, 20 seeds."
+
+
+def _draw_fig8() -> tuple[Any, str]:
+    from matplotlib.figure import Figure
+
+    data = fig8_data()
+    fig = Figure(figsize=(12.0, 3.8))
+    fig.subplots_adjust(left=0.0, right=0.97, top=0.8, bottom=0.02, wspace=0.05)
+    N, C, H, W = FIG8_SHAPE
+    for k, (method, d) in enumerate(data.items()):
+        ax = fig.add_subplot(1, len(data), k + 1, projection="3d")
+        cube = d["kernel"].reshape(N, C, H * W).transpose(0, 2, 1)  # axes: N, HW, C
+        ax.voxels(cube, facecolors=(0.15, 0.4, 0.8, 0.9), edgecolor="0.2", linewidth=0.4)
+        ax.voxels(
+            ~cube,
+            facecolors=(0.8, 0.8, 0.8, 0.08),
+            edgecolor=(0.5, 0.5, 0.5, 0.3),
+            linewidth=0.3,
+            shade=False,
+        )
+        ax.set_xlabel("N", labelpad=-8)
+        ax.set_ylabel("H·W", labelpad=-8)
+        ax.set_zlabel("C", labelpad=-8)
+        ax.tick_params(labelsize=0, length=0)
+        label = f"GN (G = {d['G']})" if method == "GN" else method
+        ax.set_title(f"{label}: |S_i| = {int(cube.sum())}", fontsize=10, y=1.05)
+        ax.set_box_aspect((N, H * W, C))
+    fig.suptitle(f"FIG-8: the set S_i that normalises element (n, c, h, w) = {FIG8_INDEX}")
+    caption = (
+        "Blue: the elements whose mean and variance normalise element i, from "
+        "specs.normalization.group_ids (the kernel's own groups, equal to the article's table "
+        f"reduction_set). Tensor (N, C, H, W) = {FIG8_SHAPE}."
+    )
+    return fig, caption
+
+
+def _draw_plot_c() -> tuple[Any, str]:
+    d = plot_c_data()
+    fig = _new_figure(8.0, 4.5)
+    ax = fig.add_subplot()
+    m = d["m"].astype(np.float64)
+    pairs = [
+        ("var_mean", "Var(μ_B) = σ²/m"),
+        ("var_var", "Var(σ_B²) = 2(m−1)σ⁴/m²"),
+        ("mse_var", "MSE(σ_B²) = (2m−1)σ⁴/m²"),
+    ]
+    for n, (key, label) in enumerate(pairs):
+        ax.loglog(m, d[f"{key}_theory"], "-", color=f"C{n}", label=label)
+        ax.loglog(m, d[f"{key}_mc"], "o", color=f"C{n}", ms=4)
+    ax.loglog(
+        m, d["xhat_std_delta"] ** 2, "-", color="C3", label="Var x̂(x₀), delta method (1 + z₀²/2)/m"
+    )
+    ax.loglog(m, d["xhat_std_mc"] ** 2, "o", color="C3", ms=4)
+    ax.set_xlabel("batch size m")
+    ax.set_ylabel("variance / MSE (σ = 1)")
+    ax.set_title("PLOT-C: batch statistics against m — Monte Carlo (dots) and theory (lines)")
+    ax.legend(fontsize=8)
+    caption = "specs.normalization.plot_c_data: 20 000 Gaussian batches per m, seed 11."
+    return fig, caption
 
 
 DRAWERS: dict[str, Callable[[], tuple[Any, str]]] = {
@@ -342,7 +497,9 @@ DRAWERS: dict[str, Callable[[], tuple[Any, str]]] = {
     "FIG-4": _draw_fig4,
     "FIG-5": _draw_fig5,
     "PLOT-B": _draw_plot_b,
+    "FIG-8": _draw_fig8,
     "PLOT-A": _draw_plot_a,
+    "PLOT-C": _draw_plot_c,
 }
 
 
