@@ -133,7 +133,7 @@ def assert_pass(res: gradcheck.CheckResult) -> None:
 
 
 @pytest.mark.proves("LSTM-1", "LSTM-7")
-@given(p=lstm_problems(T=(1, 1)), seed=SEEDS)
+@given(p=lstm_problems(T=(1, 1), H=(1, 3)), seed=SEEDS)
 @example(p=tiny(), seed=0).via("all dims 1")
 def test_step_backward_matches_finite_differences_for_every_argument(p, seed):
     """CS231n's lstm_step_backward, with random (dh, dc), against FD of <dh, h> + <dc, c>."""

@@ -27,6 +27,8 @@ from specs.lstm import (
     jacobian_norms_by_lag,
     lstm_forward,
     lstm_step_forward,
+    peephole_cell_jacobian,
+    peephole_step_forward,
     state_jacobian,
     step_jacobian,
     zero_state_jacobian,
@@ -458,3 +460,37 @@ def test_plot_a_curves_are_the_jacobian_product_and_cell_path_norms(p):
         assert abs(full[L] - ref) <= 8 * p.H * L * EPS * max(ref, 1.0)
         assert abs(cell[L] - np.linalg.norm(cell_path(f[T - L :]), 2)) <= 4 * L * EPS
         assert cell[L] <= 1.0
+
+
+# ---------------------------------------------------------------------------------------------
+# Peepholes (ERR-12): where the article's ∂f_t/∂c_{t−1}·c_{t−1} term exists literally
+# ---------------------------------------------------------------------------------------------
+
+
+@pytest.mark.proves("LSTM-4", "ERR-12")
+@given(p=lstm_problems(N=(1, 1), T=(1, 1), H=(1, 5)), p_scale=st.floats(0.1, 2.0))
+@example(p=tiny(), p_scale=1.0).via("all dims 1")
+def test_with_peepholes_the_articles_df_dc_term_exists_at_fixed_h(p, p_scale):
+    """With peepholes the gates see c_{t−1}, and at fixed h_{t−1}
+    ∂c_t/∂c_{t−1} = diag(f + c_{t−1}f(1 − f)p_f + g i(1 − i)p_i): the article's
+    f_t + ∂f_t/∂c_{t−1}·c_{t−1} + … literally (FD). diag(f) alone, right for the CS231n
+    LSTM, is rejected here whenever the peephole terms are resolvable."""
+    pp = p_scale * np.random.default_rng(p.seed + 1).standard_normal((3, p.H))
+    x, h, c = seq(p)
+    a = x[0] @ p.W_x + h @ p.W_h + p.b
+    assume(np.abs(a).max() + p_scale * 3 * np.abs(c).max() <= 10.0)
+
+    def step(cc):
+        return peephole_step_forward(x[:1], h[None], cc[None], *p.weights, pp)[0][1][0]
+
+    terms = peephole_cell_jacobian(x[0], h, c, *p.weights, pp)
+    res = gradcheck.check_jacobian(
+        step, lambda cc: peephole_cell_jacobian(x[0], h, cc, *p.weights, pp)["total"], c
+    )
+    assert_pass(res)
+    assert np.any(terms["df_dc_times_c"] != 0) or np.all(c * pp[1] == 0)
+    assume(differs(terms["f"], terms["total"]))
+    wrong = gradcheck.check_jacobian(
+        step, lambda cc: peephole_cell_jacobian(x[0], h, cc, *p.weights, pp)["f"], c
+    )
+    assert wrong.status == "fail", str(wrong)
