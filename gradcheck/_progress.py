@@ -36,13 +36,13 @@ class Progress:
         label: str,
         *,
         stream: TextIO | None = None,
-        delay: float = DELAY,
+        delay: float | None = None,
         use_rich: bool | None = None,
     ) -> None:
         self.total = total
         self.label = label
         self.stream = stream if stream is not None else sys.stderr
-        self.delay = delay
+        self.delay = DELAY if delay is None else delay
         self.done = 0
         self.enabled = _wanted(self.stream)
         self.use_rich = _has_rich() if use_rich is None else use_rich
