@@ -470,9 +470,10 @@ def zero_state_rate(W_h: Array) -> float:
 
 
 def zero_state_witness(rho: float, H: int, n: int) -> tuple[Array, Array]:
-    r"""LSTM-8's witness network: :math:`W_h^{(g)}=\rho I`, the other blocks random-free zero,
-    :math:`x=0,b=0,h_0=c_0=0` (D = 1). Returns ``(W_h, norms)`` with
-    ``norms[m]`` = :math:`\|J^m\|_2`, m = 0 … n, by `zero_state_jacobian`."""
+    r"""LSTM-8's witness network: :math:`W_h^{(g)}=\rho I`, every other block of ``W_h`` zero,
+    :math:`x=0,b=0,h_0=c_0=0` (D = 1; the other blocks would drop out of J anyway).
+    Returns ``(W_h, norms)`` with ``norms[m]`` = :math:`\|J^m\|_2`, m = 0 … n
+    (`zero_state_jacobian`)."""
     W_h = np.zeros((H, 4 * H))
     W_h[:, 3 * H :] = rho * np.eye(H)
     J = zero_state_jacobian(W_h)
@@ -576,6 +577,14 @@ def _step_moderate(x: Array, h_prev: Array, c_prev: Array, W_x: Array, W_h: Arra
     return _moderate_A(x, h_prev, W_x, W_h, b)
 
 
+def _peephole_moderate(x: Array, h_prev: Array, c_prev: Array, W_x: Array, W_h: Array,
+                       b: Array, p: Array) -> bool:
+    # The same trust region, with the peephole terms added to the gate pre-activations
+    # (|p c| bounded by max|p| max|c|, c_t bounded by LSTM-2's |c_{t-1}| + 1).
+    A = np.abs(x @ W_x + h_prev @ W_h + b).max()
+    return bool(A + np.abs(p).max() * (np.abs(c_prev).max() + 1.0) <= 10.0)
+
+
 def _sequence_moderate(x: Array, h_0: Array, c_0: Array, W_x: Array, W_h: Array,
                        b: Array) -> bool:
     (h, _), _ = lstm_forward(x, h_0, c_0, W_x, W_h, b)
@@ -625,6 +634,6 @@ SPECS: tuple[Spec, ...] = (
             (N, D), (N, H), (N, H), (D, 4 * H), (H, 4 * H), (4 * H,), (3, H)
         ),
         sizes={"N": (1, 3), "D": (1, 4), "H": (1, 5)},
-        well_conditioned=_step_moderate,
+        well_conditioned=_peephole_moderate,
     ),
 )

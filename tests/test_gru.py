@@ -179,11 +179,10 @@ def test_sequence_backward_matches_finite_differences_including_h0(p, seed):
 @given(p=gru_problems(T=(1, 6)), seed=SEEDS)
 def test_reset_before_and_after_coincide_when_the_reset_gate_is_one(p, seed):
     """GRU-1's variant note: with r ≡ 1 (W_r = 0, b_r = 40, so σ(40) rounds to exactly 1.0)
-    both placements compute x W_xn + b_xn + h W_hn + b_hn; the summation order differs, so
-    each candidate pre-activation differs by <= 3ε·Σ|terms| (one extra association), and h
-    by as much (tanh and the convex update are 1-Lipschitz) per step; over T steps the
-    difference stays below 4Tε·(Σ|terms| + 1) since ||J_t|| <= 1 + ... is not assumed:
-    we compare one step at a time from the same h_{t−1}."""
+    both placements compute x W_xn + b_xn + h W_hn + b_hn, summed in different orders. One
+    step at a time from the same h_{t−1}: each candidate pre-activation differs by at most
+    3ε·Σ|terms| (one re-association of the sum, Higham Thm 3.5 to first order); tanh and the
+    convex update are 1-Lipschitz and round identically, + 4ε for their own roundings."""
     H = p.H
     W_x, W_h, b_x, b_h = (a.copy() for a in p.params)
     W_x[:, H : 2 * H] = 0.0

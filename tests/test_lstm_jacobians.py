@@ -340,6 +340,9 @@ def test_constant_forget_gate_gives_a_geometric_product_not_a_sum(beta, L, H, se
     s = float(expit(beta))
     assert np.all(np.abs(np.diag(P) - s**L) <= (L + 2) * EPS * s**L)
     assert np.all(P - np.diag(np.diag(P)) == 0)
+    lo, hi = forget_path_bounds(np.full((L, H), beta))  # the witness reaches LSTM-6(b)
+    reached = hi if beta >= 0 else lo
+    assert np.all(np.abs(np.diag(P) - reached) <= (L + 2) * EPS * reached)
     if L == 100 and abs(s - 0.9) < 1e-12:
         assert abs(P[0, 0] - 2.6561398887587544e-05) <= 1e-12 * 2.7e-5  # 0.9**100
 
