@@ -13,6 +13,7 @@ import pytest
 from hypothesis import assume, example, given
 from hypothesis import strategies as st
 
+import gradcheck
 from gradcheck.strategies import spectral_matrices
 from specs.activations import IDENTITY, RELU, SIGMOID, sigmoid
 from specs.mlp import (
@@ -178,6 +179,34 @@ def test_delta_profile_reports_what_the_backward_pass_computes(net, relu):
     p = delta_profile(x, Ws, bs, dh, act)
     assert np.array_equal(p.norms, [np.linalg.norm(db) for db in grads[2::2]])
     assert p.input_norm == np.linalg.norm(grads[0])
+
+
+def backward_in_reversed_layer_order(dh, cache):
+    """The chain rule applied bottom-up: δ·D_1W_1ᵀ·D_2W_2ᵀ… instead of δ·D_LW_Lᵀ…D_1W_1ᵀ
+    (the reversed Jacobian order; shape-valid only when every width is equal)."""
+    caches, act = cache
+    for _, W, a in caches:
+        dh = (dh * act.fprime(a)) @ W.T
+    return (dh, *(np.zeros_like(p) for _, W, a in caches for p in (W, a[0])))
+
+
+@pytest.mark.proves("MLP-9")
+@given(seed=SEEDS, L=st.integers(2, 4), n=st.integers(2, 4), w=st.floats(0.5, 3.0))
+def test_checker_rejects_the_layer_jacobians_multiplied_in_reversed_order(seed, L, n, w):
+    """Negative control for the deep backward: the input gradient with the layer Jacobians in
+    the reversed order fails the checker (matrix products do not commute). The wrong
+    backward returns zero weight gradients (they fail trivially), so the assertion that
+    matters is on ``x``, whose verdict is its own."""
+    rng = np.random.default_rng(seed)
+    params = [p for _ in range(L) for p in (w * rng.standard_normal((n, n)) / np.sqrt(n),
+                                             rng.standard_normal(n))]
+    x = rng.standard_normal((1, n))
+    good = gradcheck.check_vjp(deep_forward, deep_backward, (x, *params), seed=seed)
+    assume(good.status == "pass")  # a well-conditioned draw
+    res = gradcheck.check_vjp(deep_forward, backward_in_reversed_layer_order, (x, *params),
+                              seed=seed)
+    assert res.status == "fail"
+    assert res.params[0].status == "fail", str(res)
 
 
 @pytest.mark.proves("ACT-5", "PLOT-B")
