@@ -141,9 +141,11 @@ def saturation_threshold(
     Bisection over the **bit patterns** of the non-negative floats of ``dtype`` (they are
     ordered like the integers), so the answer is exact: ``f(t) == limit`` and
     ``f(prev(t)) < limit`` for monotone ``f``. Reference values: float64 sigmoid 36.7368…
-    (≈ 53 ln 2: σ rounds to 1 once :math:`e^{-x}<2^{-53}`, half an ulp below 1), float32
-    sigmoid 16.6355… (≈ 24 ln 2), float64 tanh 18.9903… with glibc's ``tanh`` (a correctly
-    rounded tanh would reach 1.0 only at :math:`2e^{-2x}<2^{-54}`, x ≈ 19.06).
+    = 53 ln 2 (σ is evaluated as 1/(1+e^{-x}), and 1 + e^{-x} rounds to 1 once
+    :math:`e^{-x}\le2^{-53}`, half an ulp of 1; a correctly rounded σ would reach 1.0 only at
+    54 ln 2 ≈ 37.43), float32 sigmoid 16.6355… (= 24 ln 2, same argument), float64 tanh
+    18.9903… with glibc's ``tanh`` (a correctly rounded tanh would reach 1.0 only at
+    :math:`2e^{-2x}<2^{-54}`, x ≈ 19.06).
     """
     itype = np.int64 if np.dtype(dtype).itemsize == 8 else np.int32
     lo = int(np.array(0.0, dtype=dtype).view(itype))  # f(0) < limit
