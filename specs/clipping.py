@@ -3,8 +3,9 @@ r"""Part I's remedy for exploding gradients: clipping by global norm and by valu
 Equation IDs (``formula-inventory.md`` §1): CLIP-1, CLIP-2, CLIP-3, CLIP-4; erratum ERR-6;
 plot PLOT-E (`clip_by_norm`, `clip_by_value` are cheap, vectorised, 2-D friendly).
 
-Article: "(梯度爆炸不是问题,做个梯度裁剪就行了,对梯度乘以一个缩放因子,我们主要考虑的是梯度
-消失问题)" and, in Part II, "梯度爆炸不是什么大问题".
+Article (Part I, point 2):
+"(梯度爆炸不是问题,做个梯度裁剪就行了,对梯度乘以一个缩放因子,我们主要考虑的是梯度消失问题)"
+and, in Part II, "梯度爆炸不是什么大问题".
 
 A gradient is an ndarray or a list/tuple of ndarrays (one per parameter tensor); the
 clipping functions return the same structure. Clipping by norm uses the **global** norm of

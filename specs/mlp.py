@@ -34,16 +34,16 @@ with ``W_l`` of shape (n_{l-1}, n_l) — the transpose of the inventory's
 
 Article notes
 -------------
-* *Typo (ERR-1):* "该节点的输出 b_h\alpha_j 的激活值" and "E先对该层节点的输出 b_j 求导,再对节点
-  的输入 \alpha_j 求导" mean b_h, α_h; "对于输出层参数 w_{ij}" means w_hj; `E_k` is defined and
-  `E` used (one sample). The specs index hidden units by h and outputs by j.
+* *Typo (ERR-1):* "该节点的输出 b_h\alpha_j 的激活值" and "E先对该层节点的输出 b_j 求导",
+  "再对节点的输入 \alpha_j 求导" mean b_h, α_h; "对于输出层参数 w_{ij}" means w_hj; `E_k` is
+  defined and `E` used (one sample). The specs index hidden units by h and outputs by j.
 * *Convention (ERR-2):* the book has thresholds and the opposite sign for g, e (5.10, 5.15);
   `mlp_forward` takes ``gamma, theta`` (zeros give the article's network) and `book_updates`
   reproduces the book's update, equal to the article's.
 * *Imprecise (ERR-3):* the output activation is "根据不同任务选择不同激活函数", yet
   :math:`g_j` uses y'(1−y'), which is σ' only for a sigmoid output. ``out`` is a parameter;
   `mlp_backward` uses φ'(β − θ); `article_index_form` keeps the article's literal y'(1−y').
-* *Imprecise (ERR-5):* "w_{hj} … 这一项是造成梯度爆炸的主要原因": one sigmoid layer has gain
+* *Imprecise (ERR-5):* w_{hj}: "这一项是造成梯度爆炸的主要原因": one sigmoid layer has gain
   at most ¼‖W‖₂ (`layer_gain_bound`), sharp, so it amplifies only if ‖W‖₂ > 4.
 
 References
@@ -112,8 +112,8 @@ def mlp_forward(
 ) -> tuple[Array, tuple[Any, ...]]:
     r"""MLP-1: :math:`y'=\varphi(\sigma(xV-\gamma)\,W-\theta)`, the book's network, batched.
 
-    Article: "每个节点的输入 \alpha_h 就是上一层所有节点输出x_i 的线性组合值", "输出 y_j'
-    \beta_j 的激活值,根据不同任务选择不同激活函数".
+    Article: "每个节点的输入 \alpha_h 就是上一层所有节点输出x_i 的线性组合值",
+    "输出 y_j'\beta_j 的激活值,根据不同任务选择不同激活函数".
 
     .. math::  \alpha_h=\sum_i v_{ih}x_i,\quad b_h=\sigma(\alpha_h-\gamma_h),\quad
                \beta_j=\sum_h w_{hj}b_h,\quad y'_j=\varphi(\beta_j-\theta_j)
@@ -221,10 +221,12 @@ def article_index_form(
 ) -> ArticleGradients:
     r"""MLP-1…7 in the article's index form, literally, with Python loops over i, h, j.
 
-    Article: ``\frac{\partial E}{\partial w_{hj}} = … =(y_j'-y_j)\cdot y_j'(1-y_j')\cdot
-    b_{h}``; ``g_j = (y_j'-y_j)\cdot y_j'(1-y_j')``; ``\frac{\partial E}{\partial v_{ih}}
-    =(\sum_{j=1}^{l}{g_j\cdot w_{hj}})\cdot b_h (1-b_h)\cdot x_{i}``; ``e_h = (\sum_{j=1}^{l}
-    {g_j\cdot w_{hj}})\cdot b_h (1-b_h)``.
+    Article:
+    ``\frac{\partial E}{\partial w_{hj}} = \frac{\partial E}{\partial y_{j}'}``…
+    ``=(y_j'-y_j)\cdot y_j'(1-y_j')\cdot b_{h}``;
+    ``g_j = (y_j'-y_j)\cdot y_j'(1-y_j')``;
+    ``\frac{\partial E}{\partial v_{ih}} =(\sum_{j=1}^{l}{g_j\cdot w_{hj}})\cdot b_h (1-b_h)``…;
+    ``e_h = (\sum_{j=1}^{l}{g_j\cdot w_{hj}})\cdot b_h (1-b_h)``.
 
     The derivative of the output activation is the article's **output form** y'(1−y') for
     every ``out`` — that is the literal reading, correct only for a sigmoid output (ERR-3).
@@ -251,8 +253,9 @@ def article_updates(grads: ArticleGradients, x: Array, eta: float) -> dict[str, 
     :math:`\Delta v_{ih}=-\eta e_hx_i`, and for the thresholds (the article has none; plain
     descent on MLP-7) :math:`\Delta\theta_j=\eta g_j`, :math:`\Delta\gamma_h=\eta e_h`.
 
-    Article: ``\Delta w_{hj} = -\eta\cdot g_j \cdot b_{h}``; ``\Delta v_{ih} = -\eta\cdot e_h
-    \cdot x_i``. Returns ``{"V", "gamma", "W", "theta"}`` increments (shapes of the params).
+    Article: ``\Delta w_{hj} = -\eta\cdot g_j \cdot b_{h}``;
+    ``\Delta v_{ih} = -\eta\cdot e_h \cdot x_i``.
+    Returns ``{"V", "gamma", "W", "theta"}`` increments (shapes of the params).
     """
     return {
         "V": -eta * np.outer(x, grads.e), "gamma": eta * grads.e,
@@ -315,8 +318,8 @@ def deep_forward(
 ) -> tuple[Array, tuple[Any, ...]]:
     r"""MLP-9: :math:`h_l=\phi(h_{l-1}W_l+b_l)`, l = 1 … L, :math:`h_0=x`.
 
-    Article: "所以如果网络层比较深,那么在链式求导的过程中,越是低层的网络层梯度在连乘过程中
-    可能会变得越来越小,导致梯度消失。"
+    Article: "所以如果网络层比较深,那么在链式求导的过程中",
+    "越是低层的网络层梯度在连乘过程中可能会变得越来越小,导致梯度消失。"
 
     ``x`` (N, n_0); ``params`` = ``W_1, b_1, …, W_L, b_L`` with ``W_l`` (n_{l-1}, n_l) and
     ``b_l`` (n_l,); ``act`` the activation of every layer (sigmoid; `RELU` for ACT-5;
