@@ -50,6 +50,7 @@ __all__ = [
     "clip_by_norm_robust",
     "clip_by_value",
     "clip_factor",
+    "clip_rows",
     "dominated_cosine",
     "global_norm",
     "global_norm_scaled",
@@ -131,6 +132,19 @@ def clip_by_value(g: Grad, tau: float) -> Grad:
     ``g``: array or list/tuple of arrays (each clipped elementwise).
     """
     return _rebuild(g, [np.clip(t, -tau, tau) for t in _leaves(g)])
+
+
+def clip_rows(P: Array, tau: float) -> tuple[Array, Array]:
+    r"""PLOT-E helper: each row of ``P`` (M, n) clipped as its own gradient, by norm and by value.
+
+    Returns ``(by_norm, by_value)``, both (M, n): row m is ``clip_by_norm(P[m], tau)`` (the
+    projection onto the disc/ball of radius τ) and ``clip_by_value(P[m], tau)`` (onto the
+    square/cube [−τ, τ]^n), computed with the same formulas, vectorised over rows. For a 2-D
+    picture, ``P`` is a grid or cloud of points (M, 2).
+    """
+    norms = np.sqrt(np.sum(P * P, axis=1, keepdims=True))
+    c = np.where(norms <= tau, 1.0, tau / np.where(norms == 0, 1.0, norms))
+    return c * P, np.clip(P, -tau, tau)
 
 
 def dominated_cosine(K: float) -> float:

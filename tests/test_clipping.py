@@ -17,6 +17,7 @@ from specs.clipping import (
     clip_by_norm_robust,
     clip_by_value,
     clip_factor,
+    clip_rows,
     dominated_cosine,
     global_norm,
     global_norm_scaled,
@@ -232,6 +233,22 @@ def test_in_two_dimensions_norm_clipping_lands_on_the_disc_and_value_clipping_on
     assert np.all(np.linalg.norm(g - c) <= np.linalg.norm(g - disc, axis=1) + slack)
     if np.linalg.norm(g) > tau:
         assert abs(np.linalg.norm(c) - tau) <= REL * tau
+
+
+@pytest.mark.proves("PLOT-E")
+@given(seed=SEEDS, M=st.integers(1, 20), n=st.integers(1, 3), tau=TAUS, scale=LOG_SCALES)
+def test_row_wise_clipping_for_the_figure_is_the_one_gradient_clip_per_row(seed, M, n, tau, scale):
+    """PLOT-E draws `clip_rows`: row m equals clip_by_norm / clip_by_value of that row alone
+    (value clipping bit for bit; norm clipping to 4 eps relative — the row norm is the same
+    sum of ≤ 3 squares, possibly in another order), zero rows included."""
+    rng = np.random.default_rng(seed)
+    P = scale * rng.standard_normal((M, n))
+    P[rng.random(M) < 0.1] = 0.0
+    by_norm, by_value = clip_rows(P, tau)
+    for m in range(M):
+        assert np.array_equal(by_value[m], clip_by_value(P[m], tau))
+        want = clip_by_norm(P[m], tau)
+        assert np.all(np.abs(by_norm[m] - want) <= 4 * EPS * np.abs(want))
 
 
 # ---------------------------------------------------------------------------------------------
