@@ -595,11 +595,19 @@ def _mean_and_se(z: Array) -> tuple[float, float]:
 
 
 def batch_statistics_monte_carlo(
-    m: int, R: int, rng: np.random.Generator, *, sigma: float = 1.0, mu: float = 0.0
+    m: int, R: int, rng: np.random.Generator, *, sigma: float = 1.0, mu: float = 0.0,
+    dist: str = "normal",
 ) -> BatchStatistics:
-    """Monte Carlo of NORM-11: R Gaussian batches of size m (mean ``mu``, std ``sigma``), each
-    giving μ_B and the biased σ_B²; returns the empirical moments with standard errors."""
-    x = mu + sigma * rng.standard_normal((R, m))
+    """Monte Carlo of NORM-11: R batches of m iid values with mean ``mu`` and std ``sigma``,
+    each giving μ_B and the biased σ_B²; returns the empirical moments with standard errors.
+    ``dist``: ``"normal"`` (μ₄ = 3σ⁴) or ``"exponential"`` (shifted Exp(1): μ₄ = 9σ⁴)."""
+    if dist == "normal":
+        z = rng.standard_normal((R, m))
+    elif dist == "exponential":
+        z = rng.standard_exponential((R, m)) - 1.0
+    else:
+        raise ValueError(f"dist must be 'normal' or 'exponential', got {dist!r}")
+    x = mu + sigma * z
     mu_b = x.mean(axis=1)
     var_b = x.var(axis=1)
     vm, se_vm = _var_and_se(mu_b)
@@ -620,8 +628,9 @@ def per_sample_xhat_std(z0: float, m: int, R: int, rng: np.random.Generator) -> 
 
 
 def plot_c_data(ms: Any, R: int, seed: int, z0: float = 1.0) -> dict[str, Array]:
-    """PLOT-C data: Monte Carlo and theory of Var(μ_B), Var(σ_B²), MSE(σ_B²) and the per-sample
-    std of x̂ (at ``z0``) against m, standard-normal data, R batches per m, one seed."""
+    """PLOT-C data: Monte Carlo (with standard errors, ``*_se``) and theory of Var(μ_B),
+    Var(σ_B²), MSE(σ_B²) and the per-sample std of x̂ (at ``z0``; NaN for m ≤ 2, where x̂ = ±1)
+    against m, standard-normal data, R batches per m, one seed."""
     rng = np.random.default_rng(seed)
     ms = np.asarray(ms, dtype=int)
     mc = [batch_statistics_monte_carlo(int(m), R, rng) for m in ms]
@@ -629,6 +638,9 @@ def plot_c_data(ms: Any, R: int, seed: int, z0: float = 1.0) -> dict[str, Array]
     return {
         "m": ms,
         "var_mean_mc": np.array([s.var_mean for s in mc]),
+        "var_mean_se": np.array([s.se_var_mean for s in mc]),
+        "var_var_se": np.array([s.se_var_var for s in mc]),
+        "mse_var_se": np.array([s.se_mse_var for s in mc]),
         "var_mean_theory": np.array([s.var_mean for s in th]),
         "var_var_mc": np.array([s.var_var for s in mc]),
         "var_var_theory": np.array([s.var_var for s in th]),
