@@ -31,9 +31,13 @@ MEMORY_BUDGET = 2**28
 #: items in the first, measured chunk.
 PROBE = 8
 
-Stack = Callable[[int, FloatArray], tuple[FloatArray, FloatArray]]
-"""``stack(leaf, moved) -> (values, magnitudes)``: f at every copy ``moved[b]`` of leaf
-``leaf`` (the other leaves at the base point); both results shaped ``(B,) + out_shape``."""
+Moved = dict[int, FloatArray]
+"""Moved leaves, by leaf number: ``moved[j]`` has shape ``(B,) + leaf_shape``, one copy of
+leaf ``j`` per stacked point; leaves not listed stay at the base point."""
+
+Stack = Callable[[Moved], tuple[FloatArray, FloatArray]]
+"""``stack(moved) -> (values, magnitudes)``: f at each of the ``B`` stacked points; both
+results shaped ``(B,) + out_shape``."""
 
 RawStack = Callable[[list[Any]], tuple[Any, Any]]
 """The user's function applied to stacked leaves: ``raw(xs) -> (values, magnitudes)``."""
@@ -47,18 +51,29 @@ def _ignore(k: int) -> None:
     pass
 
 
-def loop_stack(point: Point, base: list[FloatArray], advance: Advance = _ignore) -> Stack:
-    """A `Stack` that calls ``point`` once per copy."""
+def _frozen(moved: Moved) -> Moved:
+    out = {}
+    for j, m in moved.items():
+        out[j] = m.view()
+        out[j].flags.writeable = False
+    return out
 
-    def one(j: int, m: FloatArray) -> tuple[FloatArray, FloatArray]:
-        out = point([*base[:j], m, *base[j + 1 :]])
+
+def _count(moved: Moved) -> int:
+    return int(next(iter(moved.values())).shape[0])
+
+
+def loop_stack(point: Point, base: list[FloatArray], advance: Advance = _ignore) -> Stack:
+    """A `Stack` that calls ``point`` once per stacked point."""
+
+    def one(moved: Moved, b: int) -> tuple[FloatArray, FloatArray]:
+        out = point([moved[j][b] if j in moved else x for j, x in enumerate(base)])
         advance(1)
         return out
 
-    def stack(j: int, moved: FloatArray) -> tuple[FloatArray, FloatArray]:
-        moved = moved.view()
-        moved.flags.writeable = False
-        pairs = [one(j, m) for m in moved]
+    def stack(moved: Moved) -> tuple[FloatArray, FloatArray]:
+        moved = _frozen(moved)
+        pairs = [one(moved, b) for b in range(_count(moved))]
         return np.stack([p[0] for p in pairs]), np.stack([p[1] for p in pairs])
 
     return stack
@@ -71,28 +86,28 @@ def vector_stack(
     calls: list[int],
     advance: Advance = _ignore,
 ) -> Stack:
-    """A `Stack` that evaluates whole chunks of copies in one call of ``raw``."""
-    per_item: dict[int, float] = {}
+    """A `Stack` that evaluates whole chunks of points in one call of ``raw``."""
+    per_item: dict[tuple[int, ...], float] = {}
 
-    def call(j: int, moved: FloatArray) -> tuple[FloatArray, FloatArray]:
-        b = moved.shape[0]
-        moved = moved.view()
-        moved.flags.writeable = False
-        xs = [moved if k == j else np.broadcast_to(x, (b, *x.shape)) for k, x in enumerate(base)]
+    def call(moved: Moved) -> tuple[FloatArray, FloatArray]:
+        b = _count(moved)
+        xs = [moved.get(j, np.broadcast_to(x, (b, *x.shape))) for j, x in enumerate(base)]
         v, m = raw(xs)
         calls[0] += b
         advance(b)
         return _stacked(v, b, out_shape), np.abs(_stacked(m, b, out_shape))
 
-    def stack(j: int, moved: FloatArray) -> tuple[FloatArray, FloatArray]:
+    def stack(moved: Moved) -> tuple[FloatArray, FloatArray]:
+        moved = _frozen(moved)
+        key, n = tuple(sorted(moved)), _count(moved)
         parts, start = [], 0
-        while start < moved.shape[0]:
-            if j not in per_item:
-                stop = min(start + PROBE, moved.shape[0])
-                parts.append(_measured(call, j, moved[start:stop], per_item))
+        while start < n:
+            if key not in per_item:
+                stop = min(start + PROBE, n)
+                parts.append(_measured(call, _rows(moved, start, stop), per_item, key))
             else:
-                stop = start + max(1, int(MEMORY_BUDGET // per_item[j]))
-                parts.append(call(j, moved[start:stop]))
+                stop = start + max(1, int(MEMORY_BUDGET // per_item[key]))
+                parts.append(call(_rows(moved, start, stop)))
             start = stop
         return (
             np.concatenate([p[0] for p in parts]),
@@ -102,11 +117,15 @@ def vector_stack(
     return stack
 
 
+def _rows(moved: Moved, start: int, stop: int) -> Moved:
+    return {j: m[start:stop] for j, m in moved.items()}
+
+
 def _measured(
-    call: Callable[[int, FloatArray], tuple[FloatArray, FloatArray]],
-    j: int,
-    moved: FloatArray,
-    per_item: dict[int, float],
+    call: Callable[[Moved], tuple[FloatArray, FloatArray]],
+    moved: Moved,
+    per_item: dict[tuple[int, ...], float],
+    key: tuple[int, ...],
 ) -> tuple[FloatArray, FloatArray]:
     """One call under tracemalloc; records the peak bytes per stacked item (at least 1 KiB)."""
     already = tracemalloc.is_tracing()
@@ -115,12 +134,12 @@ def _measured(
     tracemalloc.reset_peak()
     start, _ = tracemalloc.get_traced_memory()
     try:
-        out = call(j, moved)
+        out = call(moved)
         _, peak = tracemalloc.get_traced_memory()
     finally:
         if not already:
             tracemalloc.stop()
-    per_item[j] = max(1024.0, (peak - start) / moved.shape[0])
+    per_item[key] = max(1024.0, (peak - start) / _count(moved))
     return out
 
 
@@ -149,7 +168,7 @@ def stack_evaluator(stack: Stack, base: list[FloatArray]) -> Evaluate:
         for start in range(0, len(idx), rows):
             sl = slice(start, start + rows)
             moved = moved_copies(x, idx[sl], offsets[sl])
-            v, m = stack(j, moved)
+            v, m = stack({j: moved})
             values.append(v.reshape(len(idx[sl]), p, *v.shape[1:]))
             mags.append(m.reshape(len(idx[sl]), p, *m.shape[1:]))
         return np.concatenate(values), np.concatenate(mags)
