@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from test_rnn import EPS, Problem, assert_pass, loss_at_step, rnn_problems, tiny
 
 import gradcheck
-from gradcheck.strategies import orthogonal_matrices
+from gradcheck.strategies import orthogonal_matrices, rngs
 from specs.rnn import (
     article_dEt_dparams,
     direct_partials,
@@ -150,7 +150,7 @@ def total_dsi_dWx(s: np.ndarray, x: np.ndarray, s_0: np.ndarray, W_s: np.ndarray
 
 
 @pytest.mark.proves("ERR-10", "RNN-4")
-@given(p=rnn_problems(N=(1, 1), T=(2, 6), rho=(0.3, 2.0)), data=st.data())
+@given(p=rnn_problems(N=(1, 1), T=(2, 5), rho=(0.3, 2.0)), data=st.data())
 def test_total_derivative_in_place_of_the_direct_partial_double_counts_and_is_rejected(p, data):
     """The article's last factor ∂s_i/∂W_x read as the *total* derivative counts the path
     through s_k (k < i) once for every i in [k, t]: the literal reading fails FD, the direct
@@ -190,7 +190,7 @@ def test_the_article_loss_written_literally_is_a_vector_and_the_norm_reading_is_
 
 
 @pytest.mark.proves("ERR-10", "RNN-4")
-@given(p=rnn_problems(N=(1, 1), T=(2, 6), rho=(0.3, 2.0)))
+@given(p=rnn_problems(N=(1, 1), T=(2, 5), rho=(0.3, 2.0)))
 def test_the_gradient_of_E_is_the_sum_over_t_not_the_last_steps_term(p):
     """The article derives ∂E_t/∂W_x only; ∂E/∂W_x = Σ_t ∂E_t/∂W_x (unstated). The sum passes
     FD of E; the single term ∂E_T/∂W_x alone is rejected (T >= 2)."""
@@ -354,7 +354,7 @@ def test_a_saturated_network_with_spectral_norm_three_does_not_explode(H):
 
 
 @pytest.mark.proves("ERR-11", "RNN-9")
-@given(H=st.integers(1, 6), T=st.integers(1, 30), data=st.data())
+@given(H=st.integers(1, 6), T=st.integers(1, 20), data=st.data())
 def test_orthogonal_weights_in_the_linear_regime_preserve_norms_tied_or_untied(H, T, data):
     """ERR-11: "相当于很深层的神经网络,因此梯度还比普通的神经网络要不稳定得多" is a heuristic.
     With x = 0, b = 0, s_0 = 0 the RNN stays in tanh's linear regime (s ≡ 0, tanh'(0) = 1) and
@@ -363,11 +363,13 @@ def test_orthogonal_weights_in_the_linear_regime_preserve_norms_tied_or_untied(H
     stable. (The literal claim would need the tied norms to drift from 1 more than the untied
     ones; both stay at 1.)
 
-    Tolerance: each drawn Q has singular values within 1e-14 of 1 (test_strategies), and a
+    Tolerance: each Q (orthogonal_matrices, or the same Householder QR for the untied ones)
+    has singular values within 1e-14 of 1 (test_strategies), and a
     product of L such matrices multiplies those and adds <= H eps per matmul, so
     |σ − 1| <= L (1e-14 + H eps)."""
     tied = data.draw(orthogonal_matrices(H), label="W_s")
-    untied = [data.draw(orthogonal_matrices(H), label=f"W_s^({j})") for j in range(T)]
+    rng = data.draw(rngs(), label="rng")  # untied layers: Q factors of Gaussians (orthogonal)
+    untied = [np.linalg.qr(rng.standard_normal((H, H)))[0] for _ in range(T)]
     zeros = np.zeros
     s = rnn_forward(zeros((1, T, 1)), zeros((1, H)), zeros((1, H)), tied, zeros(H))[0][0]
     assert not s.any()  # the linear regime: tanh(0) = 0 exactly

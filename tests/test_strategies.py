@@ -48,14 +48,14 @@ def test_spectral_matrices_other_singular_values_lie_in_zero_to_rho(W):
     assert s.min() >= 0.0
 
 
-def test_spectral_matrices_with_rho_zero_are_exactly_zero():
-    W = first(spectral_matrices((3, 4), rho=0.0))
+@given(W=spectral_matrices((3, 4), rho=0.0))
+def test_spectral_matrices_with_rho_zero_are_exactly_zero(W):
     assert W.shape == (3, 4)
     assert not W.any()  # U diag(0) V^T has every entry an exact sum of zeros
 
 
-def test_spectral_matrices_one_by_one_is_plus_or_minus_rho():
-    W = first(spectral_matrices((1, 1), rho=1.5))
+@given(W=spectral_matrices((1, 1), rho=1.5))
+def test_spectral_matrices_one_by_one_is_plus_or_minus_rho(W):
     assert abs(W[0, 0]) == 1.5  # (+-1) * 1.5 * (+-1): exact
 
 
@@ -83,8 +83,8 @@ def test_scaled_arrays_have_the_shape_and_scale_asked_for(shape, scale, data):
     assert np.abs(a).max() <= 10 * scale
 
 
-def test_scaled_arrays_accept_an_int_shape_and_a_scale_strategy():
-    a = first(scaled_arrays(4, scale=st.just(0.0)))
+@given(a=scaled_arrays(4, scale=st.just(0.0)))
+def test_scaled_arrays_accept_an_int_shape_and_a_scale_strategy(a):
     assert a.shape == (4,)
     assert not a.any()
 
