@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from hypothesis import assume, example, given
+from hypothesis import assume, example, given, settings
 from hypothesis import strategies as st
 
 import gradcheck
 from gradcheck.strategies import spectral_matrices
+from specs import mlp
 from specs.activations import IDENTITY, RELU, SIGMOID, sigmoid
 from specs.mlp import (
     backprop_deltas,
@@ -32,6 +33,7 @@ from specs.mlp import (
 EPS = np.finfo(np.float64).eps
 SEEDS = st.integers(0, 2**32 - 1)
 SLACK = 1 + 1e-10  # see the module docstring
+DEEP_SIGMOID = next(spec for spec in mlp.SPECS if spec.name == "mlp.deep_sigmoid")
 
 
 def top_right_singular_vector(W):
@@ -190,6 +192,7 @@ def backward_in_reversed_layer_order(dh, cache):
     return (dh, *(np.zeros_like(p) for _, W, a in caches for p in (W, a[0])))
 
 
+@settings(max_examples=20)  # a full FD check per example; the miss is O(1) on every draw
 @pytest.mark.proves("MLP-9")
 @given(seed=SEEDS, L=st.integers(2, 4), n=st.integers(2, 4), w=st.floats(0.5, 3.0))
 def test_checker_rejects_the_layer_jacobians_multiplied_in_reversed_order(seed, L, n, w):
@@ -201,8 +204,7 @@ def test_checker_rejects_the_layer_jacobians_multiplied_in_reversed_order(seed, 
     params = [p for _ in range(L) for p in (w * rng.standard_normal((n, n)) / np.sqrt(n),
                                              rng.standard_normal(n))]
     x = rng.standard_normal((1, n))
-    good = gradcheck.check_vjp(deep_forward, deep_backward, (x, *params), seed=seed)
-    assume(good.status == "pass")  # a well-conditioned draw
+    assume(DEEP_SIGMOID.well_conditioned(x, *params))  # the record's FD trust region
     res = gradcheck.check_vjp(deep_forward, backward_in_reversed_layer_order, (x, *params),
                               seed=seed)
     assert res.status == "fail"
