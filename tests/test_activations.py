@@ -121,14 +121,25 @@ def test_output_form_agrees_with_the_stable_form_up_to_its_cancellation(x):
 @example(b=0.5).via("equality b(1−b) = ¼")
 def test_sigmoid_output_times_its_complement_is_below_both_and_a_quarter(b):
     """b(1−b) ≤ min(b, 1−b) ≤ ½ and ≤ ¼ — exactly in floating point: fl(b·c) ≤ b for c ≤ 1
-    because rounding is monotone and b is representable; b(1−b) = ¼ − (b−½)² ≤ ¼ (checked
-    exhaustively over 4000 floats around ½ as well, where 1 − b rounds)."""
+    because rounding is monotone and b is representable; b(1−b) = ¼ − (b−½)² ≤ ¼, and the
+    rounded product stays ≤ ¼ (the floats right around ½ are checked exhaustively below)."""
     c = 1.0 - b
     p = b * c
     assert p <= min(b, c) <= 0.5
     assert p <= 0.25
     if b == 0.5:
         assert p == 0.25
+
+
+@pytest.mark.proves("ACT-2")
+def test_the_product_never_rounds_above_a_quarter_next_to_one_half():
+    """For b < ½, 1 − b is not exact (b has finer ulps), so fl(b·fl(1−b)) ≤ ¼ is not
+    automatic; every one of the 4000 floats nearest ½ (2000 on each side) satisfies it."""
+    below = 0.5 - np.arange(1, 2001) * 2.0**-54  # the ulp of [¼, ½) is 2^-54
+    above = 0.5 + np.arange(0, 2000) * 2.0**-53  # the ulp of [½, 1) is 2^-53
+    b = np.concatenate([below, above])
+    assert np.all(b * (1.0 - b) <= 0.25)
+    assert np.count_nonzero(b * (1.0 - b) == 0.25) >= 1
 
 
 @pytest.mark.proves("ERR-7", "ACT-2")

@@ -91,7 +91,7 @@ def assert_pass(res):
     assert res.status == "pass", str(res)
 
 
-def index_vs_matrix_tolerance(net: Net, out=None) -> dict[str, np.ndarray]:
+def index_vs_matrix_tolerance(net: Net) -> dict[str, np.ndarray]:
     """First-order bound on the rounding error of one float64 evaluation of the article's
     quantities for one sample (sigmoid output), per entry.
 
