@@ -159,5 +159,6 @@ def test_every_catalogue_id_is_named_by_a_test(cat):
     FIG-1/3/6/7 (schematics) and PLOT-D..G (optional plots) are in the catalogue too; they show
     as unproven in the report until a test draws and checks them.
     """
-    missing = [i for i in cat.ids if i not in _named_ids()]
+    named = _named_ids()
+    missing = [i for i in cat.ids if i not in named]
     assert not missing, f"{len(missing)} catalogue IDs no test names: {', '.join(missing)}"

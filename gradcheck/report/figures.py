@@ -55,17 +55,22 @@ def spectral_matrix(rng: np.random.Generator, n: int, rho: float) -> Array:
 
 
 def fig4_data(
-    rhos: Iterable[float] = (0.5, 1.0, 1.5), t: int = 30, H: int = 6, D: int = 3, K: int = 2
+    rhos: Iterable[float] = (0.5, 1.0, 1.5),
+    t: int = 30,
+    H: int = 6,
+    D: int = 3,
+    K: int = 2,
+    seed: int = 4,
 ) -> dict[float, tuple[Array, Array]]:
     """FIG-4: per-lag Frobenius norms of RNN-4's terms and their RNN-7 bounds, for each rho.
 
-    Uses `specs.rnn.per_lag_contributions` on one random sequence per rho (seed 4).
+    Uses `specs.rnn.per_lag_contributions` on one random sequence per rho.
     Returns ``{rho: (norms, bounds)}``, index ``i-1`` for the term of step i = 1..t.
     """
     contributions = spec("rnn", "per_lag_contributions")
     out = {}
     for rho in rhos:
-        rng = np.random.default_rng(4)
+        rng = np.random.default_rng(seed)
         x = rng.standard_normal((t, D))
         W_x = rng.standard_normal((D, H)) / np.sqrt(D)
         W_s = spectral_matrix(rng, H, rho)
@@ -77,7 +82,11 @@ def fig4_data(
 
 
 def plot_a_rnn_data(
-    rhos: Iterable[float] = (0.5, 0.9, 1.0, 1.5, 3.0), T: int = 100, H: int = 8, seeds: int = 20
+    rhos: Iterable[float] = (0.5, 0.9, 1.0, 1.5, 3.0),
+    T: int = 100,
+    H: int = 8,
+    seeds: int = 20,
+    first_seed: int = 0,
 ) -> dict[float, Array]:
     """PLOT-A (RNN): ``‖∂s_T/∂s_{T-L}‖₂`` for L = 0..T, one row per seed, for each rho.
 
@@ -89,7 +98,7 @@ def plot_a_rnn_data(
     out = {}
     for rho in rhos:
         rows = []
-        for seed in range(seeds):
+        for seed in range(first_seed, first_seed + seeds):
             rng = np.random.default_rng(seed)
             x = rng.standard_normal((T, D))
             W_x = rng.standard_normal((D, H)) / np.sqrt(D)
@@ -103,13 +112,14 @@ def fig2_data(lo: float = -45.0, hi: float = 45.0, n: int = 9001) -> dict[str, A
     """FIG-2: σ, the stable σ' and the article's output form y(1−y) on a grid, and the
     float64/float32 saturation thresholds (computed by `specs.activations.saturation_threshold`).
 
-    The grid holds x = 0 exactly (odd ``n``, symmetric ends) so the ¼ peak is on it.
+    The grid holds x = 0 exactly (added when ``lo < 0 < hi``), so the ¼ peak is on it.
     """
     sigmoid = spec("activations", "sigmoid")
     sigmoid_prime = spec("activations", "sigmoid_prime")
     from_output = spec("activations", "sigmoid_prime_from_output")
     threshold = spec("activations", "saturation_threshold")
     x = np.linspace(lo, hi, n)
+    x = np.union1d(x, [0.0]) if lo < 0.0 < hi else x
     y = sigmoid(x)
     return {
         "x": x,
@@ -164,6 +174,7 @@ def plot_a_lstm_data(
     T: int = 100,
     H: int = 8,
     seeds: int = 20,
+    first_seed: int = 0,
 ) -> dict[float, tuple[Array, Array]]:
     """PLOT-A (LSTM): for each forget bias b_f, ``(full, cell)`` arrays (seeds, T+1): the norm
     of the (c, h) Jacobian product and the cell path ‖diag ∏f‖ against lag
@@ -173,7 +184,7 @@ def plot_a_lstm_data(
     out = {}
     for b_f in forget_biases:
         full, cell = [], []
-        for seed in range(seeds):
+        for seed in range(first_seed, first_seed + seeds):
             rng = np.random.default_rng(seed)
             x = rng.standard_normal((T, D))
             W_x = rng.standard_normal((D, 4 * H)) / np.sqrt(D)
@@ -188,7 +199,11 @@ def plot_a_lstm_data(
 
 
 def plot_a_gru_data(
-    update_biases: Iterable[float] = (0.0, -2.0, -5.0), T: int = 100, H: int = 8, seeds: int = 20
+    update_biases: Iterable[float] = (0.0, -2.0, -5.0),
+    T: int = 100,
+    H: int = 8,
+    seeds: int = 20,
+    first_seed: int = 0,
 ) -> dict[float, Array]:
     """PLOT-A (GRU, the article's convention h_t = (1−z)h_{t−1} + z h̃): ‖∂h_t/∂h_k‖₂ against
     lag for each update-gate bias b_z (`specs.gru.jacobian_norms_by_lag`); (seeds, T+1) each."""
@@ -197,7 +212,7 @@ def plot_a_gru_data(
     out = {}
     for b_z in update_biases:
         rows = []
-        for seed in range(seeds):
+        for seed in range(first_seed, first_seed + seeds):
             rng = np.random.default_rng(seed)
             x = rng.standard_normal((T, D))
             W_x = rng.standard_normal((D, 3 * H)) / np.sqrt(D)
@@ -214,19 +229,23 @@ FIG8_INDEX = (1, 2, 0, 0)
 FIG8_METHODS = (("BN", 1), ("LN", 1), ("IN", 1), ("GN", 3))
 
 
-def fig8_data() -> dict[str, Any]:
+def fig8_data(
+    shape: tuple[int, int, int, int] = FIG8_SHAPE,
+    index: tuple[int, int, int, int] = FIG8_INDEX,
+    methods: Iterable[tuple[str, int]] = FIG8_METHODS,
+) -> dict[str, Any]:
     """FIG-8: for BN, LN, IN and GN (G = 3), the boolean set S_i of the element ``FIG8_INDEX``
     of an ``FIG8_SHAPE`` tensor, from `specs.normalization.reduction_set` (the article's
     table) and from `group_ids` (the groups the kernel itself normalises over)."""
     reduction_set = spec("normalization", "reduction_set")
     group_ids = spec("normalization", "group_ids")
     out = {}
-    for method, G in FIG8_METHODS:
-        ids = group_ids(FIG8_SHAPE, method, G)
+    for method, G in methods:
+        ids = group_ids(shape, method, G)
         out[method] = {
             "G": G,
-            "table": np.asarray(reduction_set(FIG8_SHAPE, method, FIG8_INDEX, G), dtype=bool),
-            "kernel": np.asarray(ids == ids[FIG8_INDEX], dtype=bool),
+            "table": np.asarray(reduction_set(shape, method, index, G), dtype=bool),
+            "kernel": np.asarray(ids == ids[index], dtype=bool),
         }
     return out
 
@@ -454,7 +473,8 @@ def _draw_fig8() -> tuple[Any, str]:
         ax.set_xlabel("N", labelpad=-8)
         ax.set_ylabel("H·W", labelpad=-8)
         ax.set_zlabel("C", labelpad=-8)
-        ax.tick_params(labelsize=0, length=0)
+        for axis in (ax.xaxis, ax.yaxis, ax.zaxis):
+            axis.set_ticklabels([])
         label = f"GN (G = {d['G']})" if method == "GN" else method
         ax.set_title(f"{label}: |S_i| = {int(cube.sum())}", fontsize=10, y=1.05)
         ax.set_box_aspect((N, H * W, C))
@@ -503,7 +523,9 @@ DRAWERS: dict[str, Callable[[], tuple[Any, str]]] = {
 }
 
 
-def draw_figures(out_dir: str | Path, ids: Iterable[str] | None = None) -> list[FigureOutcome]:
+def draw_figures(
+    out_dir: str | Path, ids: Iterable[str] | None = None, dpi: int = 110
+) -> list[FigureOutcome]:
     """Draw each figure into ``out_dir/figures/<ID>.png``; report the ones that could not be."""
     fig_dir = Path(out_dir) / "figures"
     outcomes = []
@@ -512,11 +534,13 @@ def draw_figures(out_dir: str | Path, ids: Iterable[str] | None = None) -> list[
         if drawer is None:
             outcomes.append(FigureOutcome(fig_id, reason="no drawer for this figure"))
             continue
-        outcomes.append(_draw_one(fig_id, drawer, fig_dir))
+        outcomes.append(_draw_one(fig_id, drawer, fig_dir, dpi))
     return outcomes
 
 
-def _draw_one(fig_id: str, drawer: Callable[[], tuple[Any, str]], fig_dir: Path) -> FigureOutcome:
+def _draw_one(
+    fig_id: str, drawer: Callable[[], tuple[Any, str]], fig_dir: Path, dpi: int
+) -> FigureOutcome:
     try:
         import matplotlib  # noqa: F401
     except ImportError:
@@ -531,7 +555,7 @@ def _draw_one(fig_id: str, drawer: Callable[[], tuple[Any, str]], fig_dir: Path)
     except Exception as exc:  # a broken spec must not take the whole report down: say so
         return FigureOutcome(fig_id, reason=f"drawing failed: {type(exc).__name__}: {exc}")
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=110)
+    fig.savefig(buf, format="png", dpi=dpi)
     png = buf.getvalue()
     fig_dir.mkdir(parents=True, exist_ok=True)
     (fig_dir / f"{fig_id}.png").write_bytes(png)
