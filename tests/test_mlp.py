@@ -446,3 +446,24 @@ def test_checker_rejects_the_output_layer_derivative_in_the_hidden_delta(seed, d
     res = gradcheck.check_vjp(mlp_forward, backward_with_output_derivative_in_hidden_delta, args,
                               seed=seed)
     assert res.status == "fail", str(res)
+
+
+@pytest.mark.proves("ERR-4", "ACT-3")
+@given(seed=SEEDS, d=st.integers(1, 4), q=st.integers(1, 4), shift=st.floats(40.0, 600.0))
+def test_a_saturated_output_zeroes_the_article_gradient_but_not_the_stable_one(seed, d, q, shift):
+    """ERR-4 at the network level: with β_j − θ_j ≥ 40 (θ = −shift), y'_j rounds to 1.0 and the
+    article's g_j = (y'−y)·y'(1−y') is exactly 0.0 — so are ∂E/∂w_hj and every e_h — while the
+    spec's g_j = (y'−y)σ'(β−θ) from the pre-activation stays > 0 (σ'(600) ≈ 1e-261): a purely
+    numerical vanishing gradient."""
+    net = make_net(seed, d, q, 1, thresholds=False)
+    theta = np.array([-shift - np.abs(net.W).sum()])  # β ≥ −Σ|w| since b ∈ (0, 1)
+    art = article_index_form(net.x[0], net.y[0], net.V, net.W, net.gamma, theta)
+    assert art.y_hat[0] == 1.0
+    assert np.all(art.g == 0.0)
+    assert np.all(art.dW == 0.0)
+    assert np.all(art.dV == 0.0)
+    _, _, _, _, dW, dtheta = mlp_loss_backward(
+        1.0, mlp_loss_forward(net.x, net.y, net.V, net.gamma, net.W, theta)[1]
+    )
+    assert np.all(dtheta != 0.0)
+    assert np.any(dW != 0.0)

@@ -357,3 +357,42 @@ def test_the_first_order_ratio_rejects_a_wrong_gradient(seed, d, q, l, w_scale):
     limit = float(g @ wrong) / float(wrong @ wrong)
     assume(abs(limit - 1) > 0.1 and float(wrong @ wrong) > 1e-8)
     assert abs(first_order_ratio(E, w, wrong, 1e-5) - 1) > 0.05
+
+
+# ---------------------------------------------------------------------------------------------
+# Where the inventory's statements are looser than the facts (recorded in the report)
+# ---------------------------------------------------------------------------------------------
+
+
+@pytest.mark.proves("MLP-8")
+@given(seed=SEEDS, q=st.integers(2, 6), l=st.integers(1, 6), a=st.floats(1.0, 10.0))
+def test_the_layer_bound_is_also_attained_with_an_uncentred_unit_the_signal_misses(seed, q, l, a):  # noqa: E741
+    """MLP-8's equality case is "every α_h − γ_h = 0 and g = v₁"; the exact condition is weaker:
+    σ'(a_h) = ¼ only where (W g)_h ≠ 0. With a zero row h₀ of W, unit h₀ may sit anywhere
+    (here a_{h₀} = a ≥ 1, σ' < 0.2) and the bound is still attained (rel 1e-12, as in the
+    sharpness test). So the inventory's "iff" is "if"."""
+    rng = np.random.default_rng(seed)
+    W = rng.standard_normal((q, l))
+    W[0] = 0.0
+    g = top_right_singular_vector(W)
+    a_h = np.zeros(q)
+    a_h[0] = a
+    e = hidden_delta(g, W, a_h)
+    assert abs(np.linalg.norm(e) - layer_gain_bound(W, g)) <= 1e-12 * layer_gain_bound(W, g)
+
+
+@pytest.mark.proves("MLP-9")
+@given(seed=SEEDS, n0=st.integers(1, 6), x_scale=st.floats(2.0, 100.0))
+def test_the_sqrt_width_weight_gradient_bound_needs_a_sigmoid_input_so_fails_at_layer_one(
+    seed, n0, x_scale
+):
+    """MLP-9 states ‖∇_{W_l}E‖_F ≤ √n_{l−1}‖δ_l‖ via ‖h_{l−1}‖ ≤ √n_{l−1}; that holds for
+    l ≥ 2 (sigmoid outputs in (0, 1)) but not for l = 1, where h₀ = x: with every |x_i| > 1
+    the first layer's weight gradient exceeds √n₀‖δ₁‖ (exactly ‖x‖‖δ₁‖ > √n₀‖δ₁‖)."""
+    rng = np.random.default_rng(seed)
+    x = x_scale * rng.choice([-1.0, 1.0], n0) * rng.uniform(1.0, 2.0, n0)
+    W, b = rng.standard_normal((n0, 2)) / (x_scale * n0), np.zeros(2)
+    _, cache = deep_forward(x[None], W, b)
+    _, dW, db = deep_backward(rng.standard_normal((1, 2)), cache)
+    assume(np.linalg.norm(db) > 0)
+    assert np.linalg.norm(dW) > np.sqrt(n0) * np.linalg.norm(db)
