@@ -157,7 +157,7 @@ def test_staged_ioffe_szegedy_backward_equals_the_compact_form(p: NormProblem) -
 
 @pytest.mark.proves("NORM-1", "NORM-4", "NORM-8")
 @pytest.mark.parametrize("spec", nz.SPECS, ids=lambda s: s.name)
-@settings(max_examples=10)  # 7 records x full checks; the FD proof proper is the test above
+@settings(max_examples=5)  # 7 records x full checks; the FD proof proper is the test above
 @given(data=st.data())
 def test_registry_records_pass_the_checker_as_they_stand(spec: nz.Spec, data: Any) -> None:
     """Each Spec record, with sizes from its `sizes` and shapes from its `arg_shapes`, passes.
@@ -191,6 +191,7 @@ def _bn_state(seed: int, N: int, D: int, scale: float) -> tuple[np.ndarray, ...]
 
 
 @pytest.mark.proves("NORM-1")
+@settings(max_examples=25)  # expensive: five arguments, three outputs, full FD of each entry
 @given(seed=SEEDS, N=st.integers(2, 6), D=st.integers(1, 4), scale_exp=st.floats(-2, 2),
        momentum=st.floats(0.0, 0.999))
 @example(seed=0, N=2, D=1, scale_exp=0.0, momentum=0.9)
@@ -215,6 +216,7 @@ def test_training_bn_with_running_statistics_is_pure_and_its_backward_matches_fd
 
 
 @pytest.mark.proves("NORM-1")
+@settings(max_examples=25)  # expensive: five arguments, full FD of each entry
 @given(seed=SEEDS, N=st.integers(1, 6), D=st.integers(1, 4), scale_exp=st.floats(-2, 2))
 @example(seed=0, N=1, D=1, scale_exp=0.0)
 def test_inference_bn_is_a_per_sample_affine_map_and_its_backward_matches_fd(
@@ -245,6 +247,7 @@ class _MutatingBatchNorm:
 
 
 @pytest.mark.proves("NORM-1")
+@settings(max_examples=15)  # two full checks per example; the drift shows on every example
 @given(seed=SEEDS, N=st.integers(2, 5), D=st.integers(1, 3))
 def test_mutating_running_statistics_break_a_check_and_the_pure_api_does_not(
     seed: int, N: int, D: int
@@ -290,6 +293,7 @@ def batchnorm_infer_backward_3(dy: np.ndarray, cache: Any) -> tuple[np.ndarray, 
 
 
 @pytest.mark.proves("NORM-10")
+@settings(max_examples=25)  # expensive: five arguments, full FD of each entry
 @given(seed=SEEDS, m=st.integers(2, 8), d_in=st.integers(1, 4), d_out=st.integers(1, 4),
        eps=st.sampled_from([0.0, 1e-5, 1e-2]), w_exp=st.floats(-2, 2))
 @example(seed=0, m=2, d_in=1, d_out=1, eps=0.0, w_exp=0.0)
@@ -347,7 +351,7 @@ WRONG = {"variance path": _without_variance_path, "mean path": _without_mean_pat
 
 @pytest.mark.proves("NORM-8")
 @pytest.mark.parametrize("wrong", list(WRONG), ids=list(WRONG))
-@settings(max_examples=15)  # 3 mistakes x full checks; each example must fail, 15 suffice
+@settings(max_examples=10)  # 3 mistakes x full checks; each example must fail, 10 suffice
 @given(p=norm_problems(eps_exp=(-12, -1)))
 def test_dropped_terms_are_rejected_by_the_checker(wrong: str, p: NormProblem) -> None:
     """Each hand-made mistake in dx fails `check_vjp` (the same call that passes the spec).
@@ -361,7 +365,7 @@ def test_dropped_terms_are_rejected_by_the_checker(wrong: str, p: NormProblem) -
 
 
 @pytest.mark.proves("NORM-8", "NORM-9")
-@settings(max_examples=12)  # expensive: two plain checks and two check_vjp per example
+@settings(max_examples=8)  # expensive: two plain checks and two check_vjp per example
 @given(p=norm_problems(("BN",), eps_exp=(-12, -1)))
 def test_a_uniform_upstream_gradient_makes_a_plain_check_vacuous(p: NormProblem) -> None:
     """With dy ≡ 1 the loss Σy = Σ_c β_c·(count) + Σ γ_c Σx̂ is constant in x (Σx̂ = 0 per
