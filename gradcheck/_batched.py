@@ -28,6 +28,8 @@ from gradcheck._numdiff import Evaluate, FloatArray, Point
 
 #: bytes one vectorized call of f may allocate (the stacked leaf and f's intermediates).
 MEMORY_BUDGET = 2**28
+#: bytes of perturbed copies of a leaf built at once (cache-friendly; f's chunks are separate).
+COPIES_BUDGET = 2**24
 #: items in the first, measured chunk.
 PROBE = 8
 
@@ -163,7 +165,7 @@ def stack_evaluator(stack: Stack, base: list[FloatArray]) -> Evaluate:
     ) -> tuple[FloatArray, FloatArray]:
         x = base[j]
         p = offsets.shape[1]
-        rows = max(1, int(MEMORY_BUDGET // (8 * p * x.size)) // 4)
+        rows = max(1, COPIES_BUDGET // (8 * p * x.size))
         values, mags = [], []
         for start in range(0, len(idx), rows):
             sl = slice(start, start + rows)
