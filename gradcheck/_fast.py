@@ -49,7 +49,15 @@ from numpy.typing import NDArray
 from gradcheck._batched import Stack, moved_copies
 from gradcheck._errors import InvalidInputError
 from gradcheck._judge import REPORTED, SAFETY, Block, Verdict, judge
-from gradcheck._numdiff import OFFSETS, FloatArray, differences, scales, step_factor, steps
+from gradcheck._numdiff import (
+    OFFSETS,
+    Differences,
+    FloatArray,
+    differences,
+    scales,
+    step_factor,
+    steps,
+)
 from gradcheck._result import Entry, ParamReport, Status
 from gradcheck._tree import Leaf
 
@@ -99,6 +107,27 @@ Direction = dict[int, FloatArray]
 
 def _directional(ctx: _Ctx, u: Direction, t: float, name: str) -> Verdict:
     """Check the derivative of ``f(x + t u)`` at 0 against ``<g, ũ>``."""
+    return _judge_one(ctx, *_along(ctx, u, t), name, (), "float64")
+
+
+def _fails_along(ctx: _Ctx, u: Direction, t: float) -> bool:
+    """`_directional`'s fail decision without building a report (bisection's inner test).
+
+    The rule of `gradcheck._judge` for one entry with the analytic floor given: fail when
+    ``|a - N| > SAFETY E + floor``, the stencil is finite, and a kink's slope jump cannot
+    explain the difference. Only steers the search: every named entry is judged by `judge`.
+    """
+    values, mags, h, a, floor = _along(ctx, u, t)
+    d = _differences(ctx, values, mags, h)
+    diff = float(np.abs(a - d.numeric).item())
+    allowed = float((SAFETY * d.error).item()) + floor
+    if not bool(d.finite.item()) or not diff > allowed:
+        return False
+    return not (bool(d.kink.item()) and diff <= allowed + 2 * float(d.slope_jump.item()))
+
+
+def _along(ctx: _Ctx, u: Direction, t: float) -> tuple[FloatArray, FloatArray, float, float, float]:
+    """f's stencil along ``u``: values, magnitudes, step, analytic ``<g, ũ>`` and its floor."""
     moved, a, floor = {}, 0.0, 0.0
     for j, uj in u.items():
         x = ctx.prob.base[j]
@@ -109,7 +138,15 @@ def _directional(ctx: _Ctx, u: Direction, t: float, name: str) -> Verdict:
         floor += _floor(ctx, j, ut)
         moved[j] = mj
     values, mags = ctx.stack(moved)
-    return _judge_one(ctx, values, mags, t, a, floor, name, (), "float64")
+    return values, mags, t, a, floor
+
+
+def _differences(ctx: _Ctx, values: FloatArray, mags: FloatArray, h: float) -> Differences:
+    prob = ctx.prob
+    mag = np.maximum(mags.max(axis=0), np.abs(prob.f0))
+    delta = np.maximum(ctx.ulps * prob.eps_f * mag, prob.noise)
+    d = differences(prob.f0, values[None], np.array([h]), np.asarray(delta)[None])
+    return type(d)(**{k: np.reshape(getattr(d, k), (1, 1)) for k in d.__dataclass_fields__})
 
 
 def _judge_one(
@@ -124,11 +161,7 @@ def _judge_one(
     dtype: str,
 ) -> Verdict:
     """Judge one scalar derivative (stencil ``values`` at `OFFSETS` times ``h``)."""
-    prob = ctx.prob
-    mag = np.maximum(mags.max(axis=0), np.abs(prob.f0))
-    delta = np.maximum(ctx.ulps * prob.eps_f * mag, prob.noise)
-    d = differences(prob.f0, values[None], np.array([h]), np.asarray(delta)[None])
-    d = type(d)(**{k: np.reshape(getattr(d, k), (1, 1)) for k in d.__dataclass_fields__})
+    d = _differences(ctx, values, mags, h)
     block = Block(path, shape, dtype, 0, 1)
     return judge(
         np.array([[a]]),
@@ -179,8 +212,7 @@ class _Search:
     def test(self, idx: NDArray[np.intp]) -> bool:
         masked = np.zeros_like(self.u).ravel()
         masked[idx] = self.u.ravel()[idx]
-        v = _directional(self.ctx, {self.j: masked.reshape(self.u.shape)}, self.t, "")
-        return _fails(v)
+        return _fails_along(self.ctx, {self.j: masked.reshape(self.u.shape)}, self.t)
 
     def bisect(self, idx: NDArray[np.intp]) -> None:
         """``idx`` is known (or inferred) to hold an error: name one entry of it."""
