@@ -49,7 +49,7 @@ def lstm_forward(x: Array, h0: Array, p: Params) -> tuple[Array, list[tuple[Arra
     hs, caches = [], []
     for t in range(T):
         a = ax[..., t, :] + h @ p["Wh"]
-        i, f, o = (expit(a[..., k * H : (k + 1) * H]) for k in range(3))
+        i, f, o = np.split(expit(a[..., : 3 * H]), 3, axis=-1)
         g = np.tanh(a[..., 3 * H :])
         c_prev, h_prev = c, h
         c = f * c + i * g
