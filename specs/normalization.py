@@ -2,7 +2,8 @@ r"""Part III (从Batch Normalization到Group Normalization): BN, LN, IN, GN as o
 
 Equation IDs (``formula-inventory.md`` §3): NORM-1 … NORM-13; errata ERR-20 … ERR-28;
 figures FIG-8 (`reduction_set`, `group_ids`), PLOT-C (`plot_c_data`), PLOT-D
-(`bn_deep_gradient_norms`), PLOT-F (`jacobian_eigenvalues`).
+(`plot_d_data`, from `bn_deep_gradient_norms`), PLOT-F (`plot_f_data`, from
+`jacobian_eigenvalues` and `standardize_jacobian`).
 
 The kernel
 ----------
@@ -98,6 +99,8 @@ __all__ = [
     "normalize_loop",
     "per_sample_xhat_std",
     "plot_c_data",
+    "plot_d_data",
+    "plot_f_data",
     "reduction_set",
     "reduction_size",
     "samuelson_bound",
@@ -685,6 +688,33 @@ def bn_deep_gradient_norms(
         g = normalize_backward(g * dphi(z), cache)[0] @ W.T
         norms.append(np.linalg.norm(g))
     return np.array(norms[::-1])
+
+
+def plot_d_data(
+    activations: tuple[str, ...] = ("relu", "tanh", "linear"), L: int = 50, width: int = 100,
+    batch: int = 32, seed: int = 0,
+) -> dict[str, Array]:
+    """PLOT-D data: log‖∇_{h_l}‖ against layer l for each activation (`bn_deep_gradient_norms`,
+    one network per activation, all from ``seed``), plus ``"layer"`` = 0 … L."""
+    rng = np.random.default_rng(seed)
+    out = {"layer": np.arange(L + 1)}
+    for act in activations:
+        out[act] = np.log(bn_deep_gradient_norms(L, width, batch, act, rng))
+    return out
+
+
+def plot_f_data(
+    eps: Any = None, m: int = 8, seed: int = 0
+) -> dict[str, Array]:
+    """PLOT-F data: the eigenvalues of `standardize_jacobian` for one group of m standard-normal
+    values against ε (log grid 1e-6 … 1e2 by default), numerically (``"numeric"``, sorted,
+    shape (len(eps), m)) and from `jacobian_eigenvalues` (``"theory"``), with σ² of the group."""
+    eps = np.logspace(-6, 2, 33) if eps is None else np.asarray(eps, dtype=float)
+    x = np.random.default_rng(seed).standard_normal(m)
+    sigma2 = float(x.var())
+    numeric = np.array([np.linalg.eigvalsh(standardize_jacobian(x, e)) for e in eps])
+    theory = np.array([np.sort(jacobian_eigenvalues(sigma2, e, m)) for e in eps])
+    return {"eps": eps, "numeric": numeric, "theory": theory, "sigma2": np.array(sigma2)}
 
 
 # ---------------------------------------------------------------------------------------------

@@ -29,6 +29,8 @@ from specs.normalization import (
     bn_deep_gradient_norms,
     per_sample_xhat_std,
     plot_c_data,
+    plot_d_data,
+    plot_f_data,
 )
 
 EPS = np.finfo(np.float64).eps
@@ -197,6 +199,33 @@ def test_gradients_explode_with_depth_through_bn_at_initialisation(act: str, flo
     norms = bn_deep_gradient_norms(50, 100, 32, act, np.random.default_rng(0))
     assert norms.shape == (51,)
     assert np.polyfit(np.arange(51), np.log(norms), 1)[0] < -np.log(floor) * 0.9
+
+
+@pytest.mark.proves("PLOT-D", "NORM-13")
+@settings(max_examples=5)  # one example is three 50-layer networks (a whole plot)
+@given(seed=SEEDS)
+def test_plot_d_curves_grow_backwards_fastest_for_relu(seed: int) -> None:
+    """The arrays PLOT-D draws: log‖∇_{h_l}‖ for ReLU, tanh, linear; going back from layer L
+    to 0 each grows, ReLU most and linear least (per-layer ≈ 1.22, 1.10, 1.01)."""
+    d = plot_d_data(seed=seed)
+    assert np.array_equal(d["layer"], np.arange(51))
+    growth = {act: d[act][0] - d[act][-1] for act in ("relu", "tanh", "linear")}
+    assert growth["relu"] > growth["tanh"] > growth["linear"] > 0
+
+
+@pytest.mark.proves("PLOT-F", "NORM-8")
+@given(seed=SEEDS, m=st.integers(3, 16))
+def test_plot_f_eigenvalues_follow_zero_eps_ratio_and_one_over_s(seed: int, m: int) -> None:
+    """The arrays PLOT-F draws: numeric spectra of the standardization Jacobian equal
+    {0, ε/((σ²+ε)s), 1/s (×(m−2))} on the whole ε grid (Weyl: |δλ| ≤ ‖δJ‖_F, entries off by
+    ≤ 4(m+4)·eps·(1+x̂²)/s, x̂² ≤ m−1), and the x̂ eigenvalue meets 1/s only as ε → ∞."""
+    d = plot_f_data(m=m, seed=seed)
+    s = np.sqrt(d["sigma2"] + d["eps"])
+    tol = 4 * (m + 4) * EPS * m * m / s + 4 * m * EPS / s
+    assert np.all(np.abs(d["numeric"] - d["theory"]).max(axis=1) <= tol)
+    xhat_eig = d["eps"] / ((d["sigma2"] + d["eps"]) * s)
+    assert np.all(xhat_eig < 1 / s)
+    assert np.all(np.diff(d["theory"][:, -1]) < 0)  # 1/s falls with ε: ε caps the gain
 
 
 @pytest.mark.slow
