@@ -218,7 +218,8 @@ def test_gamma_beta_restore_the_batch_they_were_fitted_to_and_no_other(
     seed: int, N: int, D: int, eps_exp: float, shift: float
 ) -> None:
     """γ = √(σ_B²+ε), β = μ_B gives BN(x) = x (I&S §3; scale **and** shift). The same (γ, β)
-    maps 2x to ≈ x and x + c to x exactly (up to rounding), so neither is restored (ERR-24)."""
+    maps 2x to ≈ x and x + c to x exactly (up to rounding), so neither is restored (ERR-24);
+    and the article's "scale" alone (β = 0) misses every batch by its mean."""
     x = np.random.default_rng(seed).standard_normal((N, D))
     eps = 10.0**eps_exp
     assume(nz.well_conditioned(x, "BN", eps))
@@ -229,6 +230,9 @@ def test_gamma_beta_restore_the_batch_they_were_fitted_to_and_no_other(
     assert np.max(np.abs(doubled - 2 * x)) >= 0.5 * np.max(np.abs(x - beta))
     shifted = normalize_forward(x + shift, gamma, beta, method="BN", eps=eps)[0]
     assert np.max(np.abs(shifted - (x + shift))) >= shift - 2 * tol
+    # the article's "scale" alone (β = 0) restores nothing whose mean is not 0
+    scaled = normalize_forward(x + shift, gamma, 0 * beta, method="BN", eps=eps)[0]
+    assert np.max(np.abs(scaled - (x + shift))) >= np.max(np.abs(beta + shift)) - 2 * tol
 
 
 # ---------------------------------------------------------------------------------------------
