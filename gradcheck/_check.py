@@ -315,10 +315,11 @@ def check_grad(
     params : an ndarray, or a (nested) dict / list / tuple of ndarrays of real floats. Never
         modified: ``f`` and ``grad`` only ever see copies.
     mode : ``"full"`` checks every entry (4 evaluations of ``f`` per entry, plus 3).
-        ``"fast"`` checks 2 random directions per parameter (8 evaluations per parameter,
-        whatever its size) and, when one fails, names the wrong entries by bisection
-        (about 4 log2(n) evaluations each); the result's ``reason`` states the detection
-        power. See `gradcheck._fast`.
+        ``"fast"`` checks 2 random directions over all parameters (8 evaluations plus the
+        same fixed ones, whatever the size); when one does not pass, each parameter's part
+        is checked alone and the wrong entries are named by bisection (about 4 log2(n)
+        evaluations each), reported like full mode. The result's ``reason`` states the
+        detection power. See `gradcheck._fast`.
     seed : the random directions of fast mode (a fresh seed is drawn and recorded when
         None); recorded in the result; full mode draws no random numbers.
     rtol, atol : extra slack on top of the error model, for gradients known to be approximate.

@@ -16,6 +16,7 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 
 import gradcheck
+from gradcheck import _fast
 from gradcheck._fast import DIRECTIONS
 from gradcheck._judge import REPORTED
 from tests._families import FAMILIES
@@ -225,3 +226,28 @@ def test_a_bad_seed_is_a_typed_error():
     f, grad, x = coupled(np.random.default_rng(0), 3)
     with pytest.raises(gradcheck.InvalidInputError, match="seed"):
         gradcheck.check_grad(f, grad, x, mode="fast", seed=-1)
+
+
+@given(
+    seed=seeds,
+    n=st.integers(2, 64),
+    pos=st.floats(0, 1, exclude_max=True),
+    rel=st.floats(1e-9, 1.0),
+)
+@example(seed=0, n=2, pos=0.0, rel=1e-9)
+def test_the_bisection_steps_decide_exactly_as_the_judge(seed, n, pos, rel):
+    # bisection uses a report-free copy of the judge's rule; every decision it takes must be
+    # the judge's own (sizes down to 1e-9 put some decisions right at the threshold).
+    decisions = []
+    quick = _fast._fails_along
+
+    def both(ctx, u, t):
+        q = quick(ctx, u, t)
+        decisions.append(q == (_fast._directional(ctx, u, t, "").status == "fail"))
+        return q
+
+    f, grad, x = coupled(np.random.default_rng(seed), n)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(_fast, "_fails_along", both)
+        gradcheck.check_grad(f, planted(grad, int(pos * n), rel), x, mode="fast", seed=seed)
+    assert all(decisions), decisions
