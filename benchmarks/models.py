@@ -49,7 +49,8 @@ def lstm_forward(x: Array, h0: Array, p: Params) -> tuple[Array, list[tuple[Arra
     hs, caches = [], []
     for t in range(T):
         a = ax[..., t, :] + h @ p["Wh"]
-        i, f, o = np.split(expit(a[..., : 3 * H]), 3, axis=-1)
+        sig = expit(a[..., : 3 * H])
+        i, f, o = sig[..., :H], sig[..., H : 2 * H], sig[..., 2 * H :]
         g = np.tanh(a[..., 3 * H :])
         c_prev, h_prev = c, h
         c = f * c + i * g
