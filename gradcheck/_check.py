@@ -58,7 +58,8 @@ class _Problem:
     noise: FloatArray  # measured rounding noise of f near the base point (out_shape)
 
 
-#: evaluations spent measuring f's rounding noise (`_noise`): 2 directions x 4 points.
+#: evaluations spent measuring f's rounding noise (`_noise`) in full mode: 2 directions x 4
+#: points (fast mode, whose whole budget is a few dozen evaluations, measures along 1).
 NOISE_PROBES = 8
 #: the probe's step, relative to the stencil's: small enough that a kink at the base point
 #: adds only ~ J h / 64 to the probe (so the probe cannot explain a kink away as noise), large
@@ -66,7 +67,9 @@ NOISE_PROBES = 8
 NOISE_STEP = 2.0**-6
 
 
-def _noise(point: Point, base: list[FloatArray], f0: FloatArray, factor: float) -> FloatArray:
+def _noise(
+    point: Point, base: list[FloatArray], f0: FloatArray, factor: float, probes: int
+) -> FloatArray:
     """A measured bound on the rounding error of one evaluation of f near the base point.
 
     Along a random direction u (every entry moved by ±[0.5, 1] of its own scale, times the
@@ -78,7 +81,7 @@ def _noise(point: Point, base: list[FloatArray], f0: FloatArray, factor: float) 
     """
     rng = np.random.default_rng(0)
     worst = np.zeros_like(f0)
-    for _ in range(NOISE_PROBES // 4):
+    for _ in range(probes // 4):
         u = [
             rng.choice([-1.0, 1.0], x.shape)
             * rng.uniform(0.5, 1.0, x.shape)
@@ -125,6 +128,7 @@ def _prepare(
     arrays: list[NDArray[Any]],
     what: str,
     scalar: bool,
+    noise_probes: int = NOISE_PROBES,
 ) -> _Problem:
     """Working copies (float64 when ``raw`` accepts them), the base value, determinism."""
     calls = [0]
@@ -143,12 +147,14 @@ def _prepare(
         return out
 
     base = copies(np.float64)
+    calls[0] += 1
     try:
         v0, _ = raw(base)
     except Exception:
         if all(a.dtype == np.float64 for a in arrays):
             raise
         base = copies(None)  # f insists on its own dtype: difference in that precision
+        calls[0] += 1
         v0, _ = raw(base)
     f0, _ = point(base)
     if not np.all(np.isfinite(f0)):
@@ -163,7 +169,8 @@ def _prepare(
             "randomness (a seeded Generator created inside f) before checking."
         )
     eps = _eps_of(v0, base)
-    return _Problem(point, base, eps, f0, calls, _noise(point, base, f0, step_factor(32.0, eps)))
+    noise = _noise(point, base, f0, step_factor(DEFAULT_ULPS, eps), noise_probes)
+    return _Problem(point, base, eps, f0, calls, noise)
 
 
 def _differentiate(
@@ -389,6 +396,11 @@ def check_grad(
     ``"inconclusive"`` ("vacuous"), not a pass.
     """
     _check_options(mode, rtol, atol, step, ulps)
+    if complex_step and mode != "full":
+        raise InvalidInputError(
+            "`complex_step=True` refines full mode's per-entry derivatives; fast mode checks "
+            'directions by central differences only. Use mode="full" or drop complex_step.'
+        )
     leaves = validate_params(params)
 
     def raw(xs: list[FloatArray]) -> tuple[Any, Any]:
@@ -429,7 +441,8 @@ def _run_scalar(
     o: _Options,
 ) -> CheckResult:
     """Difference a scalar function of the leaves and judge ``analytic()`` against it."""
-    prob = _prepare(raw, [leaf.array for leaf in leaves], what, scalar=True)
+    probes = NOISE_PROBES // 2 if o.mode == "fast" else NOISE_PROBES
+    prob = _prepare(raw, [leaf.array for leaf in leaves], what, scalar=True, noise_probes=probes)
     grads, a_err = _grad_arrays(analytic, leaves)
     total = None if o.mode == "fast" else 4 * sum(leaf.array.size for leaf in leaves)
     with Progress(total, f"gradcheck {label}") as progress:

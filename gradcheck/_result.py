@@ -141,12 +141,22 @@ class CheckResult:
     def __str__(self) -> str:
         n = sum(int(np.prod(p.shape)) for p in self.params)
         counts = {s: sum(p.counts.get(s.value, 0) for p in self.params) for s in Status}
+        if self.mode == "fast":  # directions were checked, not entries; only named ones count
+            what = (
+                f"{n} entries in {len(self.params)} parameter(s) checked along random "
+                f"directions; {counts[Status.FAIL]} entr"
+                f"{'y' if counts[Status.FAIL] == 1 else 'ies'} named"
+            )
+        else:
+            what = (
+                f"{counts[Status.PASS]} pass, {counts[Status.FAIL]} fail, "
+                f"{counts[Status.INCONCLUSIVE]} inconclusive of {n} entries in "
+                f"{len(self.params)} parameter(s)"
+            )
         head = (
-            f"gradcheck {self.label}: {self.status.value.upper()} "
-            f"({counts[Status.PASS]} pass, {counts[Status.FAIL]} fail, "
-            f"{counts[Status.INCONCLUSIVE]} inconclusive of {n} entries in "
-            f"{len(self.params)} parameter(s); {self.evaluations} evaluations of f, "
-            f"mode={self.mode}{'' if self.seed is None else f', seed={self.seed}'})"
+            f"gradcheck {self.label}: {self.status.value.upper()} ({what}; "
+            f"{self.evaluations} evaluations of f, mode={self.mode}"
+            f"{'' if self.seed is None else f', seed={self.seed}'})"
         )
         lines = [head]
         if self.reason:

@@ -89,6 +89,14 @@ CASES = [
         rtol=-1.0,
     ),
     case("step out of range", np.ones(2), InvalidInputError, "relative step in", step=2.0),
+    case(
+        "complex step in fast mode",
+        np.ones(2),
+        InvalidInputError,
+        'Use mode="full"',
+        mode="fast",
+        complex_step=True,
+    ),
 ]
 
 
