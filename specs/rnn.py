@@ -61,6 +61,8 @@ __all__ = [
     "output_backward",
     "output_forward",
     "output_grad_bound",
+    "output_sigmoid_backward",
+    "output_sigmoid_forward",
     "per_lag_contributions",
     "rnn_backward",
     "rnn_forward",
@@ -189,6 +191,31 @@ def output_backward(do: Array, cache: tuple[Array, Array]) -> tuple[Array, Array
     """  # noqa: E501 (the article's LaTeX stays on one line so it can be grepped)
     s, W_o = cache
     return do @ W_o.T, np.einsum("nth,ntk->hk", s, do)
+
+
+def output_sigmoid_forward(s: Array, W_o: Array) -> tuple[Array, tuple[Array, Array, Array]]:
+    r"""The head with an output activation (RNN-6's variant): ``o = sigmoid(s @ W_o)``.
+
+    Article: "(加激活函数也可以)" (an activation on :math:`W_os_t` is allowed). With
+    :math:`\varphi=\sigma` the step-t gradient becomes :math:`(\varphi'\odot(o_t-y_t))s_t^\top`
+    (article orientation), still without a Jacobian product; :math:`\sigma'\le\frac14`.
+    Shapes as `output_forward`.
+    """
+    o = 1.0 / (1.0 + np.exp(-(s @ W_o)))
+    return o, (s, W_o, o)
+
+
+def output_sigmoid_backward(
+    do: Array, cache: tuple[Array, Array, Array]
+) -> tuple[Array, Array]:
+    r"""Backward of `output_sigmoid_forward`: ``(ds, dW_o)`` with :math:`\varphi'=o(1-o)`.
+
+    :math:`d\beta = do\odot o\odot(1-o)`, :math:`ds = d\beta\,W_o^\top`,
+    :math:`dW_o=\sum_{n,t}s_t^\top d\beta_t` (ours, H×K).
+    """
+    s, W_o, o = cache
+    dbeta = do * o * (1.0 - o)
+    return dbeta @ W_o.T, np.einsum("nth,ntk->hk", s, dbeta)
 
 
 def loss_forward(o: Array, y: Array) -> tuple[Array, tuple[Array, Array]]:
@@ -582,6 +609,16 @@ SPECS: tuple[Spec, ...] = (
         r"\frac{\partial o_t}{\partial W_o}",
         forward=output_forward,
         backward=output_backward,
+        arg_names=("s", "W_o"),
+        arg_shapes=lambda N, T, H, K: ((N, T, H), (H, K)),
+        sizes={"N": (1, 3), "T": (1, 10), "H": (1, 6), "K": (1, 3)},
+    ),
+    Spec(
+        name="rnn.output_sigmoid",
+        ids=("RNN-6",),
+        source="(加激活函数也可以)",
+        forward=output_sigmoid_forward,
+        backward=output_sigmoid_backward,
         arg_names=("s", "W_o"),
         arg_shapes=lambda N, T, H, K: ((N, T, H), (H, K)),
         sizes={"N": (1, 3), "T": (1, 10), "H": (1, 6), "K": (1, 3)},

@@ -26,6 +26,8 @@ from specs.rnn import (
     output_backward,
     output_forward,
     output_grad_bound,
+    output_sigmoid_backward,
+    output_sigmoid_forward,
     rnn_backward,
     rnn_forward,
     rnn_loss_backward,
@@ -165,6 +167,18 @@ def test_output_head_backward_matches_finite_differences(p, seed):
     s = rnn_forward(*p.rnn_args)[0]
     res = gradcheck.check_vjp(output_forward, output_backward, (s, p.W_o), seed=seed,
                               names=("s", "W_o"))
+    assert_pass(res)
+
+
+@pytest.mark.proves("RNN-6")
+@given(p=rnn_problems(), seed=SEEDS)
+@example(p=tiny(), seed=0).via("all dims 1")
+def test_output_head_with_a_sigmoid_activation_matches_finite_differences(p, seed):
+    """The article allows an activation on the head ("加激活函数也可以"); with φ = σ the
+    backward (φ' ⊙ do) is FD-correct and still has no Jacobian product over time."""
+    s = rnn_forward(*p.rnn_args)[0]
+    res = gradcheck.check_vjp(output_sigmoid_forward, output_sigmoid_backward, (s, p.W_o),
+                              seed=seed, names=("s", "W_o"))
     assert_pass(res)
 
 

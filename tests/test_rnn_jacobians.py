@@ -255,6 +255,23 @@ def abs_term_scales(s: np.ndarray, W_s: np.ndarray, back: np.ndarray, x: np.ndar
     return out
 
 
+@pytest.mark.slow
+@pytest.mark.proves("RNN-7", "PLOT-A")
+@given(p=rnn_problems(N=(1, 1), T=(100, 100), H=(8, 8), rho=(0.05, 3.0)))
+def test_plot_a_setting_t_100_h_8_obeys_the_vanishing_bound_at_every_lag(p):
+    """Heavy campaign (-m slow): PLOT-A's own setting, T = 100, H = 8; the curve lies under
+    both RNN-7 bounds at every lag (tolerance: SLACK, argued above; 100 products of 8 x 8
+    matrices round to <~ 100 * 8 eps ~ 2e-13 relative, still far below 1e-10)."""
+    x, s_0, W_x, W_s, b = p.x[0], p.s_0[0], p.W_x, p.W_s, p.b
+    curve = jacobian_norms_by_lag(x, s_0, W_x, W_s, b)
+    s = states(p)
+    T = s.shape[0]
+    for L in range(T + 1):
+        tight, loose = vanishing_bounds(s, W_s, T, T - L)
+        assert curve[L] <= tight * SLACK
+        assert tight <= loose * SLACK
+
+
 @pytest.mark.proves("FIG-4", "RNN-4", "RNN-7")
 @given(p=rnn_problems(N=(1, 1), T=(1, 12), rho=(0.05, 3.0)), data=st.data())
 @example(p=tiny(), data=None).via("all dims 1, t = 1")
