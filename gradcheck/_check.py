@@ -392,8 +392,14 @@ def check_grad(
     ``"inconclusive"`` with its path and index, unless the difference is larger than the
     jump can explain (then it fails).
 
-    **Vacuity.** When every analytic and numeric entry is below its noise floor the result is
-    ``"inconclusive"`` ("vacuous"), not a pass.
+    **Vacuity.** When every analytic and numeric entry is below its noise floor (the allowed
+    error without atol/rtol), so that an all-zero gradient would have passed too, the result
+    is ``"inconclusive"`` ("vacuous"), not a pass. In full mode this holds per parameter too:
+    a parameter whose entries all sit below it is inconclusive, named in the reason (a wrong
+    formula of that size could not be told from a right one), unless both sides are exactly 0
+    (f does not depend on it).
+    Fast mode judges whole random directions, in which such a parameter's share is not
+    separately resolved.
     """
     _check_options(mode, rtol, atol, step, ulps)
     if complex_step and mode != "full":

@@ -24,7 +24,12 @@ add); :math:`E_i` itself over-covers the :math:`O(h^4)` Richardson error (see `_
 An entry **fails** when :math:`|a_i - N_i| > \text{allowed}_i`; it is **inconclusive** when
 the stencil is non-smooth (a kink) and the slope jump can explain the difference, or when
 :math:`f` is not finite inside the stencil. A check whose analytic and numeric values all sit
-below their noise floor is **vacuous**: it proves nothing, and says so.
+below their noise floor (so that an all-zero gradient would have passed too) is **vacuous**: it
+proves nothing, and says so. The same holds for one parameter: when every entry of a parameter
+sits below the noise floor, its entries are
+inconclusive, since a wrong formula of that size could not be told from a right one, unless
+both sides are exactly 0 in every entry (a parameter f does not depend on). A numeric 0 alone
+is not enough: f's rounding can swamp a small parameter's effect entirely.
 """
 
 from __future__ import annotations
@@ -98,10 +103,16 @@ def judge(
     kink_ok = d.kink & ~(diff > allowed + 2 * d.slope_jump)
     code[kink_ok] = _INCONCLUSIVE
     code[~d.finite] = _INCONCLUSIVE
-    vacuous = bool(np.all((np.abs(a) <= noise) & (np.abs(d.numeric) <= noise)))
+    # Vacuity: an all-zero gradient would have passed as well (both sides within the noise
+    # part of the allowed error of 0), so the check could not tell this gradient from zero.
+    below = (np.abs(a) <= noise) & (np.abs(d.numeric) <= noise)
+    vacuous = bool(np.all(below))
+    hidden = [] if vacuous else _vacuous_blocks(a, d, below, code, blocks)
+    for b in hidden:
+        code[b.start : b.stop] = _INCONCLUSIVE
     entries = _entries(a, d, h, allowed, code, blocks, out_shape)
     params = tuple(_param_report(b, a, d, allowed, code, out_shape) for b in blocks)
-    status, reason = _overall(code, vacuous)
+    status, reason = _overall(code, vacuous, [b.path for b in hidden])
     finite_rel = rel[np.isfinite(rel)]
     return Verdict(
         status=status,
@@ -113,7 +124,26 @@ def judge(
     )
 
 
-def _overall(code: NDArray[np.int_], vacuous: bool) -> tuple[Status, str]:
+def _vacuous_blocks(
+    a: FloatArray,
+    d: Differences,
+    below: NDArray[np.bool_],
+    code: NDArray[np.int_],
+    blocks: Sequence[Block],
+) -> list[Block]:
+    """Parameters whose every entry is below the noise floor, not both sides exactly zero."""
+    out = []
+    for b in blocks:
+        part = slice(b.start, b.stop)
+        if b.stop == b.start or not np.all(below[part]) or np.any(code[part] == _FAIL):
+            continue
+        if np.all((a[part] == 0) & (d.numeric[part] == 0)):
+            continue  # f is flat in it bit for bit and grad says exactly 0: checked, not vacuous
+        out.append(b)
+    return out
+
+
+def _overall(code: NDArray[np.int_], vacuous: bool, hidden: list[str]) -> tuple[Status, str]:
     n_fail = int(np.sum(code == _FAIL))
     n_inc = int(np.sum(code == _INCONCLUSIVE))
     if n_fail:
@@ -126,6 +156,14 @@ def _overall(code: NDArray[np.int_], vacuous: bool) -> tuple[Status, str]:
             "vacuous: every analytic and numeric entry is below the noise floor, so agreement "
             "proves nothing. Check at a point where the gradient is not ~0 (for a layer: a "
             "non-uniform upstream gradient)."
+        )
+    if hidden:
+        names = ", ".join(f"`{p}`" for p in hidden)
+        return Status.INCONCLUSIVE, (
+            f"vacuous for {names}: every entry is within its allowed error of 0 (an all-zero "
+            "gradient would have passed too), so agreement there proves nothing. Check it at "
+            "a point where its gradient is not ~0 next to the others (for a layer: a "
+            "non-uniform upstream gradient), or check it on its own."
         )
     if n_inc:
         return Status.INCONCLUSIVE, (
@@ -148,6 +186,8 @@ _NOTES = {
     "kink_fail": "f is not smooth here, but the difference exceeds what its slope jump "
     "can explain.",
     "nonfinite": "f is not finite at x ± h: the step leaves f's domain.",
+    "vacuous": "every entry of this parameter is within its allowed error of 0: agreement "
+    "proves nothing.",
 }
 
 
@@ -176,6 +216,8 @@ def _entries(
             note = _NOTES["nonfinite"]
         elif d.kink[c, o]:
             note = _NOTES["kink" if code[c, o] == _INCONCLUSIVE else "kink_fail"]
+        elif code[c, o] == _INCONCLUSIVE:
+            note = _NOTES["vacuous"]
         out.append(
             Entry(
                 path=block.path,

@@ -39,6 +39,10 @@ def _outputs(out: Any, what: str) -> tuple[NDArray[Any], ...]:
     return outs
 
 
+#: spawns the cotangent's random stream from the user's seed (any fixed constant would do).
+_COTANGENT_TAG = 0x636F74
+
+
 def _seed(seed: int | None) -> int:
     if seed is None:
         return int(np.random.SeedSequence().entropy % 2**32)  # type: ignore[operator]
@@ -95,7 +99,11 @@ def check_vjp(
         raise InvalidTypeError("`args` must be a sequence of ndarrays, one per forward argument.")
     out0 = forward(*[a.copy() for a in args])[0]
     outs = _outputs(out0, "forward(*args)")
-    drawn = cotangents([o.shape for o in outs], np.random.default_rng(seed))
+    # a stream of its own: a caller who draws the data from default_rng(seed) and passes the
+    # same seed must not get a cotangent made of the data's own draws (v − v̄ ∝ x̂ makes a
+    # normalization layer's check vacuous).
+    stream = np.random.default_rng(np.random.SeedSequence([seed, _COTANGENT_TAG]))
+    drawn = cotangents([o.shape for o in outs], stream)
     v = [c.astype(o.dtype) for c, o in zip(drawn, outs, strict=True)]
     dout: Any = tuple(v) if isinstance(out0, tuple | list) else v[0]
 

@@ -400,6 +400,15 @@ def test_every_registered_part1_spec_passes_the_checker(spec, data):
     grads = spec.backward(np.ones_like(out), cache)
     assert [g.shape for g in grads] == [a.shape for a in args]
     res = gradcheck.check_vjp(spec.forward, spec.backward, args, seed=seed, names=spec.arg_names)
+    if spec.name == "mlp.deep_sigmoid" and res.status == "inconclusive":
+        # MLP-9 itself: below the top layer each sigmoid layer multiplies the gradient by at
+        # most ||W_l||/4; with weights of scale 0.1 the input layer's gradient can fall under
+        # the FD error (it was 1.6e-8 against an allowed 2.2e-8 on one draw), where an all-zero
+        # gradient would pass too. The checker must say "vacuous", and only for those.
+        vac = {r.path for r in res.params if r.status == "inconclusive"}
+        assert res.reason.startswith("vacuous for"), str(res)
+        assert vac <= {"x", "W_1", "b_1"}, str(res)
+        return
     assert_pass(res)
 
 

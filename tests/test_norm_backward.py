@@ -10,6 +10,7 @@ arrays come from ``np.random.default_rng(seed)``. FD checks stay inside the spec
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -110,8 +111,22 @@ def norm_problems(
     )
 
 
-def assert_pass(res: gradcheck.CheckResult) -> None:
+def assert_pass(res: gradcheck.CheckResult, may_vanish: Iterable[str] = ()) -> None:
+    """Every argument passes, except that those in ``may_vanish`` (gradients that are 0 in exact
+    arithmetic, or O(ε/σ²), here) may instead be reported vacuous: the checker cannot tell a
+    right formula from a wrong one below its resolution, and says so (issue 6 note)."""
+    vac = {r.path for r in res.params if r.status == "inconclusive"}
+    if res.status == "inconclusive" and vac and vac <= set(may_vanish):
+        assert res.reason.startswith("vacuous for"), str(res)
+        assert all(r.status == "pass" for r in res.params if r.path not in vac), str(res)
+        return
     assert res.status == "pass", str(res)
+
+
+def vanishing_x(m: int) -> tuple[str, ...]:
+    """For a reduction set of m ≤ 2 elements, x̂ = ±d/√(d² + ε) (d the half difference) is flat
+    up to O(ε/σ²): dx vanishes (exactly at ε = 0), so its check may be vacuous."""
+    return ("x",) if m <= 2 else ()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -133,7 +148,7 @@ def test_backward_matches_finite_differences_for_every_argument(method: str, dat
         p = data.draw(norm_problems((method,), zero_eps=True))
     assume(p.conditioned)
     res = gradcheck.check_vjp(p.forward, normalize_backward, p.args, seed=p.cot_seed, names=NAMES)
-    assert_pass(res)
+    assert_pass(res, may_vanish=vanishing_x(p.m))
 
 
 @pytest.mark.proves("NORM-8")
@@ -179,7 +194,26 @@ def test_registry_records_pass_the_checker_as_they_stand(spec: nz.Spec, data: An
     assume(spec.well_conditioned(*args))
     res = gradcheck.check_vjp(spec.forward, spec.backward, args, seed=seed + 1,
                               names=spec.arg_names)
-    assert_pass(res)
+    assert_pass(res, may_vanish=_record_may_vanish(spec.name, args))
+
+
+_RECORD_METHOD = {"normalization.bn": ("BN", 1), "normalization.ln": ("LN", 1),
+                  "normalization.in": ("IN", 1), "normalization.gn_g2": ("GN", 2)}
+
+
+def _record_may_vanish(name: str, args: tuple[np.ndarray, ...]) -> tuple[str, ...]:
+    """Which arguments of a registry record have a (near-)zero gradient by the mathematics:
+    dx when the reduction set has ≤ 2 elements; for BN(uW + b) du and dW likewise, and db
+    always (BN removes any per-feature shift, NORM-10); bn_infer is affine in x (none)."""
+    if name in _RECORD_METHOD:
+        method, G = _RECORD_METHOD[name]
+        return vanishing_x(nz.reduction_size(args[0].shape, method, G))
+    if name == "normalization.bn_train_running":
+        return vanishing_x(args[0].shape[0])
+    if name == "normalization.bn_linear":  # see test_bn_of_a_linear_layer_backward_matches_fd
+        small, one_in = args[0].shape[0] <= 2, args[0].shape[1] == 1
+        return ("b", *(("u", "W") if small else ()), *(("W",) if one_in else ()))
+    return ()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -218,7 +252,11 @@ def test_training_bn_with_running_statistics_is_pure_and_its_backward_matches_fd
     assert all(np.array_equal(u, v) for u, v in zip(out1, out2, strict=True))
     assert all(np.array_equal(a, c) for a, c in zip(args, copies, strict=True))
     res = gradcheck.check_vjp(forward, batchnorm_train_backward, args, seed=seed + 1, names=BN5)
-    assert_pass(res)
+    # running_mean/var enter only through momentum · (·): their gradient is momentum · v, which
+    # the FD resolution (≈ ε|f|/h ≈ 1e-11 relative, h ≈ 2e-5·scale) loses once momentum is
+    # ~1e-10 or below; allowing vacuity from 1e-6 down only permits "inconclusive" there.
+    tiny_momentum = ("running_mean", "running_var") if momentum < 1e-6 else ()
+    assert_pass(res, may_vanish=vanishing_x(N) + tiny_momentum)
 
 
 @pytest.mark.proves("NORM-1")
@@ -317,7 +355,10 @@ def test_bn_of_a_linear_layer_backward_matches_fd(
 
     res = gradcheck.check_vjp(forward, bn_linear_backward, args, seed=seed + 1,
                               names=("u", "W", "b", "gamma", "beta"))
-    assert_pass(res)
+    # db = 0 always (BN removes shifts); du, dW vanish for m ≤ 2 (see vanishing_x); and dW ⊥ W
+    # per output column (NORM-10), which for d_in = 1 forces dW = 0 (O(ε) for ε > 0).
+    vanish = ("b", *(("u", "W") if m <= 2 else ()), *(("W",) if d_in == 1 else ()))
+    assert_pass(res, may_vanish=vanish)
 
 
 # ---------------------------------------------------------------------------------------------
