@@ -261,20 +261,35 @@ def test_the_gn_paper_appeared_one_month_before_the_articles_edit_date() -> None
 @pytest.mark.proves("ERR-28")
 def test_the_article_misspells_normalization_and_the_specs_do_not() -> None:
     """ERR-28: "Batch Normaliztion" (the table of contents) and "Normaliztion" (Part I) are
-    typos for "Normalization", which Part III's own heading spells correctly."""
-    text = article_text()
-    assert "Part III:从Batch Normaliztion到Group Normalization" in text
-    assert "Part III:从Batch Normalization到Group Normalization" in text
-    assert text.count("Normaliztion") == 2
+    typos for "Normalization", which Part III's own heading spells correctly.
+
+    The evidence is the catalogue's verbatim quotations (checked against the article by
+    tests/test_catalogue.py whenever the text is available), so this runs from a plain clone;
+    with the article beside the repository the two occurrences are counted in it as well."""
+    cat = json.loads((REPO / "gradcheck" / "catalogue.json").read_text(encoding="utf-8"))
+    (err,) = [e for e in cat["entries"] if e["id"] == "ERR-28"]
+    assert "Batch Normaliztion" in err["article_verbatim"]
+    assert err["correction"] == '"Normalization"'
+    part_iii = cat["parts"]["III"]  # the article's own Part III heading
+    assert "Batch Normaliztion" in part_iii
+    assert "Group Normalization" in part_iii
     for sp in nz.SPECS:
         assert "Normaliztion" not in sp.source
     assert "Normaliztion" not in Path(nz.__file__).read_text(encoding="utf-8").replace(
         '"Normaliztion"', "")
+    if ARTICLE.exists():
+        text = ARTICLE.read_text(encoding="utf-8")
+        assert "Part III:从Batch Normaliztion到Group Normalization" in text
+        assert "Part III:从Batch Normalization到Group Normalization" in text
+        assert text.count("Normaliztion") == 2
 
 
-@pytest.mark.proves("NORM-1", "NORM-4")
 def test_every_normalization_spec_quotes_the_article_verbatim() -> None:
-    """Each Spec's ``source`` (pieces joined by " ; ") is grep-able in the article."""
+    """Each Spec's ``source`` (pieces joined by " ; ") is grep-able in the article.
+
+    An integrity check of the docstrings, not a proof of NORM-1/NORM-4 (those are proven by
+    tests/test_norm_backward.py and test_norm_invariants.py), so it names no ID: skipping it
+    where the article is absent leaves no equation unproven."""
     text = article_text()
     records = [sp for sp in specs.ALL_SPECS if sp.name.startswith("normalization.")]
     assert len(records) == len(nz.SPECS) >= 7
