@@ -21,6 +21,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from gradcheck.report._document import FigureOutcome
+from gradcheck.report.schematics import draw_fig1, draw_fig3, draw_fig6, draw_fig7
 
 __all__ = ["DRAWERS", "FigureUnavailable", "draw_figures", "fig4_data", "plot_a_rnn_data", "spec"]
 
@@ -520,6 +521,10 @@ DRAWERS: dict[str, Callable[[], tuple[Any, str]]] = {
     "FIG-8": _draw_fig8,
     "PLOT-A": _draw_plot_a,
     "PLOT-C": _draw_plot_c,
+    "FIG-1": draw_fig1,
+    "FIG-3": draw_fig3,
+    "FIG-6": draw_fig6,
+    "FIG-7": draw_fig7,
 }
 
 
