@@ -30,14 +30,24 @@ seeds = st.integers(0, 2**32 - 1)
 sizes = st.integers(1, 4)
 
 
-def _png(tmp_path, fig_id):
+def _drawn(tmp_path, monkeypatch, fig_id):
+    """Draw ``fig_id`` through `draw_figures` (a real PNG) and return the outcome and the
+    matplotlib figure it saved (captured from the registered drawer)."""
+    seen = {}
+    drawer = F.DRAWERS[fig_id]
+
+    def capture():
+        seen["fig"], caption = drawer()
+        return seen["fig"], caption
+
+    monkeypatch.setitem(F.DRAWERS, fig_id, capture)
     (o,) = F.draw_figures(tmp_path, [fig_id], dpi=40)  # small PNG: cheap, still real
     assert o.produced, o.reason
     png = (tmp_path / o.path).read_bytes()
     assert png.startswith(b"\x89PNG\r\n\x1a\n")
     assert len(png) > 3_000  # an actual drawing, not an empty canvas
     assert "specs." in o.caption
-    return o
+    return o, seen["fig"]
 
 
 def _gids(prefix, edges):
@@ -137,12 +147,11 @@ def test_fig1_a_fake_direct_input_to_output_wire_appears_as_an_edge():
 
 
 @pytest.mark.proves("FIG-1")
-def test_fig1_is_drawn_with_exactly_the_probed_edges(tmp_path):
-    fig, caption = S.draw_fig1()
+def test_fig1_is_drawn_with_exactly_the_probed_edges(tmp_path, monkeypatch):
+    o, fig = _drawn(tmp_path, monkeypatch, "FIG-1")
     assert S.drawn_edges(fig) == _gids("FIG-1:", S.fig1_data().edges)
-    assert "v_ih" in caption
-    assert "w_hj" in caption
-    _png(tmp_path, "FIG-1")
+    assert "v_ih" in o.caption
+    assert "w_hj" in o.caption
 
 
 # ----------------------------------------------------------------------------- FIG-3 (RNN)
@@ -204,11 +213,10 @@ def test_fig3_untied_copies_and_a_memoryless_fake_change_what_is_probed():
 
 
 @pytest.mark.proves("FIG-3")
-def test_fig3_is_drawn_with_exactly_the_probed_edges(tmp_path):
-    fig, caption = S.draw_fig3()
+def test_fig3_is_drawn_with_exactly_the_probed_edges(tmp_path, monkeypatch):
+    o, fig = _drawn(tmp_path, monkeypatch, "FIG-3")
     assert S.drawn_edges(fig) == _gids("FIG-3:", S.fig3_data().edges)
-    assert "W_x, W_s" in caption
-    _png(tmp_path, "FIG-3")
+    assert "W_x, W_s" in o.caption
 
 
 # ---------------------------------------------------------------------------- FIG-6 (LSTM)
@@ -233,6 +241,9 @@ def test_fig6_gates_see_c_prev_only_with_peepholes(seed, D, H):
         if probe == "c_prev":
             assert not moved & {"i", "f", "o", "g"}
     assert std.edges == LSTM_COMMON
+    # the edge c_prev → c_t is the forget-gate path: with f held at exactly 0, c_prev moves
+    # nothing (next test: the size of the move when f is free)
+    assert std.evidence[("f=0", "c_prev")] == {"c_prev"}
     peep = S.fig6_data("peephole_step_forward", D=D, H=H, seed=seed)
     assert {"i", "f"} <= peep.evidence[("base", "c_prev")]
     assert "g" not in peep.evidence[("base", "c_prev")]
@@ -270,9 +281,6 @@ def test_fig6_c_prev_reaches_c_t_directly_through_f(seed, D, H):
     (_, shut), _ = L.lstm_step_forward(x, h, c, W_x, W_h, b_shut)
     (_, shut2), _ = L.lstm_step_forward(x, h, c2, W_x, W_h, b_shut)
     assert np.array_equal(shut, shut2)
-    probed = S.fig6_data(D=D, H=H, seed=seed)
-    assert probed.evidence[("f=0", "c_prev")] == {"c_prev"}
-    assert ("c_prev", "c_t") in probed.edges
 
 
 @pytest.mark.proves("FIG-6")
@@ -290,14 +298,28 @@ def test_fig6_a_fake_c_prev_leak_into_the_forget_gate_appears_as_an_edge():
 
 
 @pytest.mark.proves("FIG-6")
-def test_fig6_is_drawn_with_exactly_the_probed_edges(tmp_path):
-    fig, caption = S.draw_fig6()
+def test_fig6_refuses_a_cache_that_does_not_hold_the_gates_where_it_reads_them():
+    """The gates are read from the spec's cache; a forward whose cache has f and i swapped
+    (so c_t ≠ f ⊙ c_{t−1} + i ⊙ g as read) is refused, not drawn with wrong edges."""
+
+    def swapped(*args):
+        out, cache = L.lstm_step_forward(*args)
+        cache = list(cache)
+        cache[5], cache[6] = cache[6], cache[5]
+        return out, tuple(cache)
+
+    with pytest.raises(ValueError, match="no longer holds"):
+        S.fig6_data(forward=swapped)
+
+
+@pytest.mark.proves("FIG-6")
+def test_fig6_is_drawn_with_exactly_the_probed_edges(tmp_path, monkeypatch):
+    o, fig = _drawn(tmp_path, monkeypatch, "FIG-6")
     variants = ("lstm_step_forward", "peephole_step_forward")
     assert S.drawn_edges(fig) == set().union(
         *(_gids(f"{v}:", S.fig6_data(v).edges) for v in variants)
     )
-    assert "CS231n LSTM: c_(t−1) → gates: none" in caption
-    _png(tmp_path, "FIG-6")
+    assert "CS231n LSTM: c_(t−1) → gates: none" in o.caption
 
 
 # ----------------------------------------------------------------------------- FIG-7 (GRU)
@@ -357,9 +379,8 @@ def test_fig7_a_fake_gru_whose_update_gate_ignores_the_state_loses_that_edge():
 
 
 @pytest.mark.proves("FIG-7")
-def test_fig7_is_drawn_with_exactly_the_probed_edges(tmp_path):
-    fig, _ = S.draw_fig7()
+def test_fig7_is_drawn_with_exactly_the_probed_edges(tmp_path, monkeypatch):
+    _, fig = _drawn(tmp_path, monkeypatch, "FIG-7")
     assert S.drawn_edges(fig) == set().union(
         *(_gids(f"reset_{r}:", S.fig7_data(r).edges) for r in ("before", "after"))
     )
-    _png(tmp_path, "FIG-7")

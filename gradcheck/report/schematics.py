@@ -97,18 +97,32 @@ def _spec(module: str, name: str) -> Any:
 # ------------------------------------------------------------------------------- probing
 
 
+def _flatten(nodes: Nodes) -> tuple[list[str], Array, NDArray[np.intp]]:
+    names = list(nodes)
+    parts = [nodes[n].reshape(-1) for n in names]
+    starts = np.cumsum([0] + [p.size for p in parts[:-1]])
+    return names, np.concatenate(parts), starts
+
+
 def changed_nodes(before: Nodes, after: Nodes) -> frozenset[str]:
     """The nodes whose value changed (exactly: bitwise comparison; see the module docstring)."""
-    out = set()
-    for name, old in before.items():
-        new = after[name]
-        if np.array_equal(old, new):
-            continue
-        moved = float(np.max(np.abs(new - old)))
-        if moved <= TAU * max(1.0, float(np.max(np.abs(old)))):
-            raise ProbeAmbiguous(f"node {name} moved by {moved:.3g}, within rounding")
-        out.add(name)
-    return frozenset(out)
+    return _changed(_flatten(before), after)
+
+
+def _changed(before: tuple[list[str], Array, NDArray[np.intp]], after: Nodes) -> frozenset[str]:
+    names, old, starts = before
+    new = np.concatenate([after[n].reshape(-1) for n in names])
+    if new.shape != old.shape:
+        raise ValueError("a probe changed the shape of a node")
+    differs_at = old != new  # bitwise (no NaN in these nodes)
+    if not differs_at.any():
+        return frozenset()
+    differs = np.add.reduceat(differs_at.astype(np.int64), starts) > 0
+    moved = np.maximum.reduceat(np.abs(new - old), starts)
+    scale = np.maximum(1.0, np.maximum.reduceat(np.abs(old), starts))
+    for k in np.flatnonzero(differs & (moved <= TAU * scale)):
+        raise ProbeAmbiguous(f"node {names[k]} moved by {moved[k]:.3g}, within rounding")
+    return frozenset(names[k] for k in np.flatnonzero(differs))
 
 
 def _shift(name: str, index: Any, delta: float | Array) -> Change:
@@ -163,9 +177,9 @@ def probe(
     out = {}
     for point, at in points.items():
         base_args = at(args)
-        base = run(base_args)
+        base = _flatten(run(base_args))
         for name, change in probes.items():
-            out[(point, name)] = changed_nodes(base, run(change(base_args)))
+            out[(point, name)] = _changed(base, run(change(base_args)))
     return out
 
 
@@ -174,9 +188,12 @@ def direct_edges(
 ) -> frozenset[Edge]:
     """Direct edges from change sets by the latest-uncertified-parent rule (module docstring)."""
     layer = {node: k for k, names in enumerate(layers) for node in names}
+    by_point: dict[str, list[frozenset[str]]] = {}
+    for (point, _), changed in evidence.items():
+        by_point.setdefault(point, []).append(changed)
     edges = set()
     for (point, _), changed in evidence.items():
-        at_point = [c for (p, _), c in evidence.items() if p == point]
+        at_point = by_point[point]
         for v in changed:
             if layer.get(v, 0) == 0:
                 continue
@@ -476,6 +493,7 @@ def fig6_data(variant: str = "lstm_step_forward", D: int = 3, H: int = 3, seed: 
         nodes.update({"c_t": c, "h_t": h})
         return nodes
 
+    _check_lstm_readout(run(args), variant)
     handles = {g: ("b", slice(k * H, (k + 1) * H)) for g, k in _LSTM_GATES.items()}
     probes = {n: _shift(n, ..., _kick(rng, args[n].shape)) for n in ("x", "h_prev", "c_prev")}
     probes.update({f"b_{g}": _shift(a, s, _kick(rng, (H,))) for g, (a, s) in handles.items()})
@@ -488,6 +506,18 @@ def fig6_data(variant: str = "lstm_step_forward", D: int = 3, H: int = 3, seed: 
               "o": "o", "g": "g", "c_t": "c_t", "h_t": "h_t"}
     return Graph(LSTM_LAYERS, edges, evidence, labels,
                  carriers(run, args, edges, silencers, params), {"variant": variant})
+
+
+def _check_lstm_readout(nodes: Nodes, variant: str) -> None:
+    """The gates read from the cache are the ones the spec used: c_t = f ⊙ c_{t−1} + i ⊙ g and
+    h_t = o ⊙ tanh(c_t) bitwise (the spec's own operations in the spec's order)."""
+    n = nodes
+    if not (
+        np.array_equal(n["c_t"], n["f"] * n["c_prev"] + n["i"] * n["g"])
+        and np.array_equal(n["h_t"], n["o"] * np.tanh(n["c_t"]))
+    ):
+        raise ValueError(f"specs.lstm.{variant}: the cache no longer holds i, f, o, g where "
+                         "gradcheck.report.schematics reads them")
 
 
 # ------------------------------------------------------------------------------ FIG-7: GRU
@@ -653,10 +683,10 @@ def draw_fig1() -> tuple[Any, str]:
                     bbox={"fc": "white", "ec": "none", "pad": 0.5}, zorder=6)
     for node, h in g.info["thresholds"].items():
         x, y = pos[node]
-        ax.text(x + 0.38, y + 0.3, rf"$\gamma_{{{h + 1}}}$", fontsize=9, color="0.3")
+        ax.text(x + 0.36, y, rf"$\gamma_{{{h + 1}}}$", fontsize=9, color="0.3", va="center")
     for j in range(l):
         x, y = pos[f"y{j + 1}"]
-        ax.text(x + 0.38, y + 0.3, rf"$\theta_{j + 1}$", fontsize=9, color="0.3")
+        ax.text(x + 0.36, y, rf"$\theta_{j + 1}$", fontsize=9, color="0.3", va="center")
     for y, text in ((0.0, f"input layer\n$x_i$, i = 1…d, d = {d}"),
                     (2.2, f"hidden layer\n$b_h$, h = 1…q, q = {q}"),
                     (4.4, f"output layer\n$y'_j$, j = 1…l, l = {l}")):
@@ -716,6 +746,7 @@ _LSTM_POS = {"c_prev": (0.0, 3.2), "h_prev": (0.0, 0.0), "x": (2.4, -1.0),
 def draw_fig6() -> tuple[Any, str]:
     fig = _figure(12.0, 4.6)
     notes = []
+    direct = True
     colors = {g: "#fde2b5" for g in ("i", "f", "o")} | {"g": "#d7ecd0"}
     for ax, variant, title in zip(
         fig.subplots(1, 2), ("lstm_step_forward", "peephole_step_forward"),
@@ -732,14 +763,17 @@ def draw_fig6() -> tuple[Any, str]:
         notes.append(
             f"{title.split(' (')[0]}: c_(t−1) → gates: {', '.join(cross) or 'none'}"
         )
+        direct = direct and ("c_prev", "c_t") in g.edges
+        if variant == "lstm_step_forward" and not cross:
+            notes[-1] += " (ERR-12: the CS231n gates see only x_t and h_(t−1))"
     fig.suptitle("FIG-6: the LSTM cell, edges probed from the specs (gates i, f, o = σ, "
                  "block input g = tanh)", fontsize=11)
     caption = (
         "Arrows are the direct dependences found by perturbing x_t, h_(t−1), c_(t−1) and each "
         "gate's bias block of specs.lstm.lstm_step_forward (left) and peephole_step_forward "
         "(right), at the base point and with i, f, o held at exactly 0 or 1. "
-        + "; ".join(notes) + " (ERR-12: in the CS231n cell the gates see only x_t and "
-        "h_(t−1)). c_(t−1) reaches c_t directly (c_t = f ⊙ c_(t−1) + i ⊙ g)."
+        + "; ".join(notes) + "."
+        + (" In both, c_(t−1) reaches c_t directly (c_t = f ⊙ c_(t−1) + i ⊙ g)." if direct else "")
     )
     return fig, caption
 
