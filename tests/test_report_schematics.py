@@ -120,8 +120,9 @@ def test_fig1_edges_are_the_jacobian_pattern_and_labels_read_v_ih_and_w_hj(seed,
         src, dst = int(u[1:]) - 1, int(v[1:]) - 1
         name = "V" if u[0] == "x" else "W"
         assert carried_by == (f"{name}{(src, dst)}",), (u, v, carried_by)
-    into_outputs = [c for (u, _), c in g.edge_carriers.items() if u[0] == "b"]
-    assert all(S._carrier_index(c[0])[1][0] < q for c in into_outputs)
+    # the literal "w_{ij}" would index W's rows by the input i = 1..d; its rows are the q hidden
+    # units (q ≠ d here), and the row of the entry carrying b_h → y'_j is h
+    assert shapes["W"][0] == q != d
     assert g.info["thresholds"] == {f"b{h + 1}": h for h in range(q)}  # γ_h moves b_h alone
 
 
