@@ -26,10 +26,10 @@ the stencil is non-smooth (a kink) and the slope jump can explain the difference
 :math:`f` is not finite inside the stencil. A check whose analytic and numeric values all sit
 below their noise floor (so that an all-zero gradient would have passed too) is **vacuous**: it
 proves nothing, and says so. The same holds for one parameter: when every entry of a parameter
-sits below the noise floor, its entries are
-inconclusive, since a wrong formula of that size could not be told from a right one, unless
-both sides are exactly 0 in every entry (a parameter f does not depend on). A numeric 0 alone
-is not enough: f's rounding can swamp a small parameter's effect entirely.
+sits below the noise floor, its entries are inconclusive, since a wrong formula of that size
+could not be told from a right one, unless both sides are exactly 0 in every entry (a parameter
+f does not depend on). A numeric 0 alone is not enough: f's rounding can swamp a small
+parameter's effect entirely.
 """
 
 from __future__ import annotations

@@ -10,7 +10,6 @@ arrays come from ``np.random.default_rng(seed)``. FD checks stay inside the spec
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -33,6 +32,8 @@ from specs.normalization import (
     normalize_backward_staged,
     normalize_forward,
 )
+from tests._norm_mutants import without_gamma, without_mean_path, without_variance_path
+from tests._verdicts import assert_pass
 
 EPS = np.finfo(np.float64).eps
 SEEDS = st.integers(0, 2**32 - 1)
@@ -109,18 +110,6 @@ def norm_problems(
         draw(SEEDS), method, shape, G=G, eps=eps,
         scale=10.0 ** draw(st.floats(*scale_exp)), offset=draw(st.floats(-2, 2)),
     )
-
-
-def assert_pass(res: gradcheck.CheckResult, may_vanish: Iterable[str] = ()) -> None:
-    """Every argument passes, except that those in ``may_vanish`` (gradients that are 0 in exact
-    arithmetic, or O(ε/σ²), here) may instead be reported vacuous: the checker cannot tell a
-    right formula from a wrong one below its resolution, and says so (issue 6 note)."""
-    vac = {r.path for r in res.params if r.status == "inconclusive"}
-    if res.status == "inconclusive" and vac and vac <= set(may_vanish):
-        assert res.reason.startswith("vacuous for"), str(res)
-        assert all(r.status == "pass" for r in res.params if r.path not in vac), str(res)
-        return
-    assert res.status == "pass", str(res)
 
 
 def vanishing_x(m: int) -> tuple[str, ...]:
@@ -366,32 +355,6 @@ def test_bn_of_a_linear_layer_backward_matches_fd(
 # ---------------------------------------------------------------------------------------------
 
 
-def _without_variance_path(dy: np.ndarray, cache: Any) -> tuple[np.ndarray, ...]:
-    """Wrong: drops the −x̂·mean(dx̂ x̂) term (treats σ² as a constant)."""
-    x, _, g, (_, s, axes), shape, _ = cache
-    dxhat = (dy * g).reshape(shape)
-    dx = (dxhat - dxhat.mean(axis=axes, keepdims=True)) / s
-    _, dg, db = normalize_backward(dy, cache)
-    return dx.reshape(x.shape), dg, db
-
-
-def _without_mean_path(dy: np.ndarray, cache: Any) -> tuple[np.ndarray, ...]:
-    """Wrong: drops the −mean(dx̂) term (treats μ as a constant)."""
-    x, xhat, g, (_, s, axes), shape, _ = cache
-    dxhat = (dy * g).reshape(shape)
-    xh = xhat.reshape(shape)
-    dx = (dxhat - xh * (dxhat * xh).mean(axis=axes, keepdims=True)) / s
-    _, dg, db = normalize_backward(dy, cache)
-    return dx.reshape(x.shape), dg, db
-
-
-def _without_gamma(dy: np.ndarray, cache: Any) -> tuple[np.ndarray, ...]:
-    """Wrong: forgets ∂y/∂x̂ = γ (uses dy for dx̂)."""
-    x, xhat, g, kcache, shape, eps = cache
-    return normalize_backward(dy, (x, xhat, np.ones_like(g), kcache, shape, eps))[0], *(
-        normalize_backward(dy, cache)[1:])
-
-
 def variance_path_visible(p: NormProblem) -> bool:
     """The variance-path term x̂·mean(dx̂ x̂) has relative size σ²/(σ²+ε) (x̂ ≈ (x−μ)/√ε when
     ε ≫ σ²); require ≥ 0.1 in every group so that dropping it is above FD resolution."""
@@ -399,8 +362,8 @@ def variance_path_visible(p: NormProblem) -> bool:
     return bool(np.min(1 - p.eps / s**2) >= 0.1)
 
 
-WRONG = {"variance path": _without_variance_path, "mean path": _without_mean_path,
-         "gamma": _without_gamma}
+WRONG = {"variance path": without_variance_path, "mean path": without_mean_path,
+         "gamma": without_gamma}
 
 
 @pytest.mark.proves("NORM-8")
@@ -443,11 +406,11 @@ def test_a_uniform_upstream_gradient_makes_a_plain_check_vacuous(p: NormProblem)
     # x̂² ≤ m − 1 (NORM-12), plus the cancellation of x − μ (max|x|/s); k = 16 operations.
     floor = 16 * p.m * EPS * np.max(np.abs(p.gamma)) / np.min(s) * p.m * (
         1 + np.max(np.abs(p.x)) / np.min(s))
-    for backward in (normalize_backward, _without_variance_path):
+    for backward in (normalize_backward, without_variance_path):
         plain = gradcheck.check_grad(loss, grad_with(backward), p.x)
         assert plain.status == "inconclusive", str(plain)  # the checker calls it vacuous
         assert np.max(np.abs(grad_with(backward)(p.x))) <= floor
-    wrong = gradcheck.check_vjp(p.forward, _without_variance_path, p.args, seed=p.cot_seed,
+    wrong = gradcheck.check_vjp(p.forward, without_variance_path, p.args, seed=p.cot_seed,
                                 names=NAMES)
     assert wrong.status == "fail", str(wrong)
     assert_pass(gradcheck.check_vjp(p.forward, normalize_backward, p.args, seed=p.cot_seed,
