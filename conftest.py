@@ -51,25 +51,6 @@ _default_profile = "ci" if os.environ.get("CI") else "dev"
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE") or _default_profile)
 
 
-def pytest_addoption(parser: pytest.Parser) -> None:
-    parser.addoption("--run-slow", action="store_true", help="also run tests marked `slow`")
-
-
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Deselect (not skip) the heavy campaigns unless asked for.
-
-    A deselected test reports nothing, so the IDs it names are judged by the default tests alone;
-    a skip would mark those IDs *skipped* in the proof report although nothing was left out of
-    the default proof. Every ID a slow test names is also named by a default test (checked in
-    tests/test_catalogue.py)."""
-    if config.getoption("--run-slow") or "slow" in (config.getoption("-m") or ""):
-        return
-    slow = [item for item in items if "slow" in item.keywords]
-    if slow:
-        config.hook.pytest_deselected(items=slow)
-        items[:] = [item for item in items if "slow" not in item.keywords]
-
-
 @pytest.fixture(autouse=True)
 def _numpy_errors_are_failures() -> Iterator[None]:
     """Overflow, division by zero and invalid operations fail the test; underflow is harmless."""

@@ -49,7 +49,11 @@ def _add_prove(sub: Any) -> None:
         "pytest-xdist for -n), print the per-ID table and write the report. Exit status 1 when "
         "an ID failed or is unproven (0 with --allow-unproven if none failed).",
     )
-    p.add_argument("paths", nargs="*", help="test paths (default: the project's tests/)")
+    p.add_argument(
+        "paths",
+        nargs="*",
+        help="test paths (default: pytest's testpaths, else the current directory)",
+    )
     p.add_argument("--out", default="build/proof", metavar="DIR", help="report directory")
     p.add_argument("-n", "--workers", type=int, default=2, help="pytest-xdist workers (0: none)")
     p.add_argument("--profile", default="ci", choices=("dev", "ci", "thorough"))

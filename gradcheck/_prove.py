@@ -24,8 +24,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from gradcheck.catalogue import Catalogue, CatalogueError, load
+from gradcheck.catalogue import Catalogue, CatalogueError, empty, load
 from gradcheck.pytest_plugin import summary_lines
+from gradcheck.report._document import FigureOutcome
 
 __all__ = ["ProveOptions", "environment", "prove", "pytest_command"]
 
@@ -56,14 +57,10 @@ def _plugin_autoloads() -> bool:
     return any(ep.value == "gradcheck.pytest_plugin" for ep in eps)
 
 
-def default_paths() -> list[str]:
-    """The project's ``tests/`` when there is one, else the current directory."""
-    return ["tests"] if Path("tests").is_dir() else ["."]
-
-
 def pytest_command(opts: ProveOptions, proof_json: Path, seed: int | None) -> list[str]:
     """The pytest invocation ``prove`` runs (printed in the report so a reader can rerun it)."""
-    cmd = [sys.executable, "-m", "pytest", *(opts.paths or default_paths())]
+    # no paths: pytest's own choice (the ini's testpaths, else the current directory)
+    cmd = [sys.executable, "-m", "pytest", *opts.paths]
     if not _plugin_autoloads():
         cmd += ["-p", "gradcheck.pytest_plugin"]
     cmd += ["--gradcheck-proof", str(proof_json), "--gradcheck-profile", opts.profile]
@@ -139,11 +136,12 @@ def prove(opts: ProveOptions) -> int:
     if opts.profile not in PROFILES:
         print(f"gradcheck prove: --profile must be one of {', '.join(PROFILES)}", file=sys.stderr)
         return 4
-    try:
-        catalogue = load(opts.catalogue)
-    except CatalogueError as exc:
-        print(f"gradcheck prove: {exc}", file=sys.stderr)
-        return 4
+    if opts.catalogue:
+        try:
+            load(opts.catalogue)
+        except CatalogueError as exc:
+            print(f"gradcheck prove: {exc}", file=sys.stderr)
+            return 4
     seed = opts.seed
     if seed is None and opts.profile not in _DERANDOMIZED:
         seed = secrets.randbelow(2**32)
@@ -165,8 +163,7 @@ def prove(opts: ProveOptions) -> int:
             file=sys.stderr,
         )
     used = proof.get("catalogue", {}).get("path")  # the plugin may have read an ini option
-    if used and used != str(catalogue.path):
-        catalogue = load(used)
+    catalogue = load(used) if used else empty()
     env = environment(opts, seed, cmd)
     env["catalogue"] = f"{catalogue.name} ({catalogue.where()}, {len(catalogue)} IDs)"
     _write(opts, catalogue, proof, env)
@@ -180,10 +177,7 @@ def _write(
 
     figures = []
     if opts.figures:
-        from gradcheck.report.figures import DRAWERS, draw_figures
-
-        wanted = [e.id for e in catalogue if e.id in DRAWERS]
-        figures = draw_figures(opts.out, wanted)
+        figures = _figures(opts.out, catalogue, str(proof.get("figures") or ""))
     doc = build_document(proof, catalogue, env, figures)
     paths = write_report(doc, opts.out, opts.formats)
     print()
@@ -193,6 +187,19 @@ def _write(
     print(f"figures: {produced} of {len(figures)} drawn")
     for path in paths:
         print(f"wrote {path}")
+
+
+def _figures(out: str, catalogue: Catalogue, spec: str) -> list[FigureOutcome]:
+    """The project's figures (ini ``gradcheck_figures = module:NAME``) for its catalogue IDs."""
+    if not spec:
+        return []
+    from gradcheck.report.figures import FiguresNotFound, draw_figures, load_figures
+
+    try:
+        drawers = load_figures(spec)
+    except FiguresNotFound as exc:
+        return [FigureOutcome(e.id, reason=str(exc)) for e in catalogue.of_kind("figure", "plot")]
+    return draw_figures(out, drawers, [e.id for e in catalogue if e.id in drawers])
 
 
 def _exit_status(proof: dict[str, Any], pytest_rc: int, allow_unproven: bool) -> int:

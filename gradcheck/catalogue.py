@@ -1,22 +1,18 @@
 """The catalogue: the one list of equation IDs that the ``proves`` marker, the proof report and
 the coverage gate check against.
 
-The bundled catalogue (``gradcheck/catalogue.json``) lists every ID of the article
-《漫谈LSTM系列的梯度问题》 as catalogued in ``formula-inventory.md``: the 58 items (MLP-1 ...
-NORM-13), the 28 errata (ERR-1 ... ERR-28) and the figures (FIG-1 ... FIG-8, PLOT-A ... PLOT-G).
-Each entry keeps the article's words (``article``, and ``article_verbatim``: strings found
-verbatim in the article's text), the exact statement in normalized LaTeX, its sources and, for
-an erratum, the severity and the correction.
+A catalogue is a JSON file; gradcheck bundles none. The article's proof ships its own
+(``lstm_gradients/catalogue.json``: MLP-1 ... NORM-13, ERR-1 ... ERR-28, FIG-n, PLOT-x).
 
-Another project can use its own catalogue: a JSON file ``{"name": ..., "entries": [{"id":
+Any project uses its own catalogue: a JSON file ``{"name": ..., "entries": [{"id":
 "EQ-1", "heading": "...", "statement": "$...$"}, ...]}`` (only ``id`` is required), selected with
 ``--gradcheck-catalogue PATH`` or the ini option ``gradcheck_catalogue``.
 
->>> cat = load()
->>> cat["LSTM-3"].heading
-'Cell update and the direct path'
->>> cat.counts()["item"], cat.counts()["erratum"]
-(58, 28)
+>>> import json, tempfile, pathlib
+>>> path = pathlib.Path(tempfile.mkdtemp()) / "equations.json"
+>>> _ = path.write_text(json.dumps({"name": "mine", "entries": [{"id": "EQ-1", "heading": "h"}]}))
+>>> load(path)["EQ-1"].heading
+'h'
 """
 
 from __future__ import annotations
@@ -26,11 +22,10 @@ import json
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
-__all__ = ["Catalogue", "CatalogueError", "Entry", "default_path", "load"]
+__all__ = ["Catalogue", "CatalogueError", "Entry", "empty", "load"]
 
 
 class CatalogueError(ValueError):
@@ -131,17 +126,22 @@ class Catalogue:
         return f"{entry_id!r} is not in the catalogue {self.where()}{did}"
 
 
-def default_path() -> Path:
-    """The bundled catalogue of the article's IDs."""
-    return Path(str(resources.files("gradcheck").joinpath("catalogue.json")))
+def empty() -> Catalogue:
+    """The catalogue of a project that configured none: every ``proves`` ID is unknown."""
+    return Catalogue(name="(no catalogue configured)", entries=())
 
 
-def load(path: str | Path | None = None) -> Catalogue:
-    """Read a catalogue JSON file (default: the bundled one).
+def load(path: str | Path | None) -> Catalogue:
+    """Read a catalogue JSON file.
 
-    Raises `CatalogueError` when the file is missing or not a catalogue.
+    Raises `CatalogueError` when no path is given, or the file is missing or not a catalogue.
     """
-    p = Path(path) if path is not None else default_path()
+    if path is None or str(path) == "":
+        raise CatalogueError(
+            "no catalogue given: pass a JSON catalogue with --gradcheck-catalogue PATH or set "
+            "the ini option gradcheck_catalogue."
+        )
+    p = Path(path)
     try:
         raw = json.loads(p.read_text(encoding="utf-8"))
     except FileNotFoundError:

@@ -4,9 +4,11 @@ Registered through the ``pytest11`` entry point, so every project that installs 
 
 The marker
     ``@pytest.mark.proves("LSTM-3", "ERR-12")`` names the catalogue IDs a test proves. An ID
-    missing from the catalogue is an error at collection. The catalogue is gradcheck's bundled
-    one (the article's IDs) unless ``--gradcheck-catalogue PATH`` or the ini option
-    ``gradcheck_catalogue`` points at another JSON catalogue (see `gradcheck.catalogue`).
+    missing from the catalogue is an error at collection. The catalogue is the JSON file that
+    ``--gradcheck-catalogue PATH`` or the ini option ``gradcheck_catalogue`` names (see
+    `gradcheck.catalogue`); with none, every ID is unknown. The ini option
+    ``gradcheck_figures = module:NAME`` names the project's figure drawers for the report
+    (`gradcheck.report.figures`).
 
 Evidence
     Every ``check_grad`` / ``check_vjp`` / ``check_jacobian`` that finishes inside a test is
@@ -40,7 +42,7 @@ from typing import Any
 import pytest
 
 from gradcheck import _evidence
-from gradcheck.catalogue import Catalogue, CatalogueError, load
+from gradcheck.catalogue import Catalogue, CatalogueError, empty, load
 
 __all__ = ["PROOF_SCHEMA", "Evidence", "Ledger", "ProofRecorder", "record_evidence"]
 
@@ -131,8 +133,9 @@ class TestOutcome:
 class Ledger:
     """Collects the test reports that carry proof evidence and decides each ID's status."""
 
-    def __init__(self, catalogue: Catalogue) -> None:
+    def __init__(self, catalogue: Catalogue, figures: str = "") -> None:
         self.catalogue = catalogue
+        self.figures = figures
         self.tests: dict[str, TestOutcome] = {}
         self.failed_without_ids: list[str] = []
 
@@ -170,6 +173,7 @@ class Ledger:
                 "path": str(self.catalogue.path or ""),
                 "counts": self.catalogue.counts(),
             },
+            "figures": self.figures,
             "summary": summary,
             "ids": ids,
             "tests": {k: t.__dict__ for k, t in sorted(self.tests.items())},
@@ -224,7 +228,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption(
         "--gradcheck-catalogue",
         metavar="PATH",
-        help="JSON catalogue of the IDs the proves marker may name (default: gradcheck's own).",
+        help="JSON catalogue of the IDs the proves marker may name (default: the ini option "
+        "gradcheck_catalogue).",
     )
     group.addoption(
         "--gradcheck-proof",
@@ -243,6 +248,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "has not registered them itself).",
     )
     parser.addini("gradcheck_catalogue", "JSON catalogue for the proves marker", default="")
+    parser.addini(
+        "gradcheck_figures",
+        "module:NAME of the figure drawers for the proof report (a mapping ID -> drawer)",
+        default="",
+    )
 
 
 def _load_profile(name: str) -> None:
@@ -276,13 +286,13 @@ def pytest_configure(config: pytest.Config) -> None:
         base = config.inipath.parent if config.inipath else config.rootpath
         path = str(base / str(path))
     try:
-        catalogue = load(path or None)
+        catalogue = load(path) if path else empty()
     except CatalogueError as exc:
         raise pytest.UsageError(str(exc)) from None
     profile = config.getoption("--gradcheck-profile")
     if profile:
         _load_profile(str(profile))
-    ledger = Ledger(catalogue)
+    ledger = Ledger(catalogue, figures=str(config.getini("gradcheck_figures") or ""))
     config.stash[_ledger_key] = ledger
     config.pluginmanager.register(_ProofSession(config, ledger), "gradcheck-proof-session")
 
@@ -307,6 +317,13 @@ def _marker_problems(item: pytest.Item, catalogue: Catalogue) -> list[str]:
         if bad:
             problems.append(f"{item.nodeid}: proves() takes ID strings, got {bad!r}")
     ids = [a for m in marks for a in m.args if isinstance(a, str)]
+    if ids and not len(catalogue):
+        problems.append(
+            f"{item.nodeid}: proves({', '.join(map(repr, ids))}): no catalogue is configured; "
+            "name your JSON catalogue with the ini option gradcheck_catalogue or "
+            "--gradcheck-catalogue PATH"
+        )
+        return problems
     for bad_id in catalogue.unknown(ids):
         hint = catalogue.suggest(bad_id)
         did = f"; did you mean {' or '.join(hint)}?" if hint else ""

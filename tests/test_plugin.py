@@ -163,6 +163,8 @@ def test_the_summary_table_is_printed_on_request(project):
 
 
 def test_an_unknown_id_is_a_collection_error_naming_test_id_and_catalogue(pytester):
+    pytester.makefile(".json", catalogue=json.dumps([{"id": "LSTM-3"}, {"id": "GRU-1"}]))
+    pytester.makeini("[pytest]\ngradcheck_catalogue = catalogue.json\n")
     pytester.makepyfile(
         test_bad="""
         import pytest
@@ -179,6 +181,26 @@ def test_an_unknown_id_is_a_collection_error_naming_test_id_and_catalogue(pytest
             "*ERROR collecting test_bad.py*",
             "*test_bad.py::test_typo: proves('LSTM-33'): no such ID in the catalogue "
             "*catalogue.json; did you mean LSTM-3*",
+        ]
+    )
+
+
+def test_an_id_without_a_configured_catalogue_says_how_to_configure_one(pytester):
+    pytester.makepyfile(
+        test_bad="""
+        import pytest
+
+        @pytest.mark.proves("EQ-1")
+        def test_eq():
+            pass
+    """
+    )
+    result = pytester.runpytest(*PLUGIN, *QUIET)
+    assert result.ret == pytest.ExitCode.INTERRUPTED
+    result.stdout.fnmatch_lines(
+        [
+            "*test_bad.py::test_eq: proves('EQ-1'): no catalogue is configured; name your JSON "
+            "catalogue with the ini option gradcheck_catalogue or --gradcheck-catalogue PATH*"
         ]
     )
 

@@ -45,8 +45,19 @@ def test_the_readme_example_project_is_proven_by_gradcheck_prove(tmp_path):
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
     env.pop("HYPOTHESIS_PROFILE", None)
-    cmd = [sys.executable, "-m", "gradcheck._cli", "prove", "-n", "0", "--profile", "dev",
-           "--seed", "0", "--no-figures"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "gradcheck._cli",
+        "prove",
+        "-n",
+        "0",
+        "--profile",
+        "dev",
+        "--seed",
+        "0",
+        "--no-figures",
+    ]
     res = subprocess.run(cmd, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
     assert res.returncode == 0, res.stdout + res.stderr
     assert "2 proven, 0 failed, 0 skipped, 0 unproven of 2 IDs" in res.stdout, res.stdout

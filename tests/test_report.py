@@ -22,6 +22,7 @@ from gradcheck.report import (
 )
 from gradcheck.report._latex import latex_to_html
 from gradcheck.report._markup import md_code, md_text
+from lstm_gradients import CATALOGUE  # the article's real catalogue: a demanding page to render
 
 ALLOWED_TAGS = {
     "html", "head", "meta", "title", "style", "body", "h1", "h2", "h3", "p", "strong", "em",
@@ -128,7 +129,7 @@ def test_md_text_and_md_code_examples():
 
 
 def test_the_article_page_is_self_contained_and_its_math_has_no_latex_left():
-    html = render_html(build_document({}, load()))
+    html = render_html(build_document({}, load(CATALOGUE)))
     assert "<script" not in html
     assert not re.findall(r"""(?:src|href)=['"](?!#|data:)""", html)  # no network references
     visible = re.sub(r"<code>.*?</code>|title='[^']*'", "", html, flags=re.S)
@@ -154,7 +155,7 @@ def test_figures_are_embedded_in_html_and_linked_from_markdown():
 
 
 def test_a_figure_that_was_not_drawn_says_why():
-    cat = load()
+    cat = load(CATALOGUE)
     doc = build_document({}, cat, figures=[FigureOutcome("FIG-8", reason="specs.x missing")])
     assert "*Not produced:* specs.x missing" in render_markdown(doc)
     assert "<em>Not produced:</em> specs.x missing" in render_html(doc)

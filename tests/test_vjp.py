@@ -246,8 +246,9 @@ def test_batch_norm_of_two_samples_has_a_vacuous_x_check_and_says_so(seed, D, sc
     x, gamma, beta = bn_args(seed, 2, D)
     d = scale * np.abs(x[0] - x[1]) / 2
     assume(np.all(BN_EPS / d**2 <= 1e-12))
-    res = gradcheck.check_vjp(bn_forward, bn_backward, [scale * x, gamma, beta],
-                              names=("x", "gamma", "beta"), seed=seed)
+    res = gradcheck.check_vjp(
+        bn_forward, bn_backward, [scale * x, gamma, beta], names=("x", "gamma", "beta"), seed=seed
+    )
     status = {r.path: r.status for r in res.params}
     assert (status["gamma"], status["beta"]) == ("pass", "pass"), res
     assert_vacuous_or_exact_zero(res, "x")

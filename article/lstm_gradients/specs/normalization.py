@@ -1,0 +1,827 @@
+r"""Part III (从Batch Normalization到Group Normalization): BN, LN, IN, GN as one kernel.
+
+Equation IDs (``formula-inventory.md`` §3): NORM-1 … NORM-13; errata ERR-20 … ERR-28;
+figures FIG-8 (`reduction_set`, `group_ids`), PLOT-C (`plot_c_data`), PLOT-D
+(`plot_d_data`, from `bn_deep_gradient_norms`), PLOT-F (`plot_f_data`, from
+`jacobian_eigenvalues` and `standardize_jacobian`).
+
+The kernel
+----------
+For a group S of m values (NORM-1, the article's ``x_i'=\frac{x_i-\mu}{\sqrt{\sigma^{2}+
+\varepsilon}}`` and ``y_i = \gamma x_i'+\beta``):
+
+.. math::  \mu=\tfrac1m\sum_{k\in S}x_k,\quad \sigma^2=\tfrac1m\sum_{k\in S}(x_k-\mu)^2,\quad
+           s=\sqrt{\sigma^2+\varepsilon},\quad \hat x_i=(x_i-\mu)/s,\quad
+           y_i=\gamma_c\hat x_i+\beta_c .
+
+σ² is the **biased variance**, not the standard deviation the article names (ERR-22). The
+article's :math:`x_i'` is our ``xhat``. `standardize_forward`/`standardize_backward` are the
+kernel; `normalize_forward`/`normalize_backward` add the per-channel affine and choose S.
+
+Reduction sets (NORM-4, the article's "归一化维度"), for ``x`` of shape (N, C, H, W):
+
+======  =========================  ==================  ============
+method  article                    axes of the view    m
+======  =========================  ==================  ============
+BN      ``[N,H,W]``                (0, 2, 3)           N·H·W
+LN      ``[C,H,W]``                (1, 2, 3)           C·H·W
+IN      ``[H,W]``                  (2, 3)              H·W
+GN      ``[C//G , H, W]``          view (N, G, C/G, H, W), axes (2, 3, 4)   (C/G)·H·W
+======  =========================  ==================  ============
+
+GN's groups are **contiguous** blocks of C/G channels and need G | C; the article's C//G is
+channels per group, not the number of groups (ERR-27). For (N, D) inputs BN normalises each
+feature over the batch (axis 0, m = N) and LN each sample over its features (axis 1, m = D).
+The affine γ, β is **per channel** ((C,) for 4-D, (D,) for 2-D) for all four methods (Wu &
+He 2018, eq. 4); the original LN (Ba et al. 2016) has a per-element gain, which for 2-D
+inputs is the same thing.
+
+Orientation: ``u @ W`` with ``W`` (d_in, d_out) (CS231n); the article's and I&S's column-vector
+``Wu`` is our ``u @ W`` with their W the transpose of ours (NORM-10).
+
+Running statistics are **state**; the functions here never mutate anything: training-mode BN
+(`batchnorm_train_forward`) returns the new running mean and variance as outputs (and has a
+backward for them), so a gradient checker that calls it many times sees a pure function.
+
+References
+----------
+.. [A] 《漫谈LSTM系列的梯度问题》, NLP Weekly (Zhihu), 2018, Part III.
+.. [1] S. Ioffe, C. Szegedy, "Batch Normalization: Accelerating Deep Network Training by
+   Reducing Internal Covariate Shift", ICML 2015, arXiv:1502.03167 (Algorithms 1-2, §3, §3.2,
+   §3.3).
+.. [2] Y. Wu, K. He, "Group Normalization", ECCV 2018, arXiv:1803.08494 (eqs. 1-4, 7; Fig. 2).
+.. [3] J. L. Ba, J. R. Kiros, G. E. Hinton, "Layer Normalization", arXiv:1607.06450, 2016.
+.. [4] D. Ulyanov, A. Vedaldi, V. Lempitsky, "Instance Normalization", arXiv:1607.08022, 2016.
+.. [5] G. Yang, J. Pennington, V. Rao, J. Sohl-Dickstein, S. S. Schoenholz, "A Mean Field
+   Theory of Batch Normalization", ICLR 2019, arXiv:1902.08129.
+.. [6] P. A. Samuelson, "How deviant can you be?", JASA 63(324), 1968.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from lstm_gradients.specs._spec import Spec
+
+Array = NDArray[np.float64]
+
+__all__ = [
+    "METHODS",
+    "SPECS",
+    "BatchStatistics",
+    "batch_statistics_monte_carlo",
+    "batch_statistics_theory",
+    "batchnorm_backward",
+    "batchnorm_forward",
+    "batchnorm_infer_backward",
+    "batchnorm_infer_forward",
+    "batchnorm_train_backward",
+    "batchnorm_train_forward",
+    "bn_deep_gradient_norms",
+    "bn_linear_backward",
+    "bn_linear_forward",
+    "bn_restoring_affine",
+    "group_ids",
+    "groupnorm_backward",
+    "groupnorm_forward",
+    "instancenorm_backward",
+    "instancenorm_forward",
+    "jacobian_eigenvalues",
+    "layernorm_backward",
+    "layernorm_forward",
+    "normalize_backward",
+    "normalize_backward_staged",
+    "normalize_forward",
+    "normalize_loop",
+    "per_sample_xhat_std",
+    "plot_c_data",
+    "plot_d_data",
+    "plot_f_data",
+    "reduction_set",
+    "reduction_size",
+    "samuelson_bound",
+    "standardize_backward",
+    "standardize_forward",
+    "standardize_jacobian",
+    "standardize_std_literal",
+    "well_conditioned",
+]
+
+METHODS = ("BN", "LN", "IN", "GN")
+
+SOURCE_NORM1 = r"x_i'=\frac{x_i-\mu}{\sqrt{\sigma^{2}+\varepsilon}} ; y_i = \gamma x_i'+\beta"
+SOURCE_NORM4 = {
+    "BN": "BN:批量归一化,往batch方向做归一化,归一化维度是[N,H,W]",
+    "LN": "LN:层次归一化,往channel方向做归一化,归一化维度为[C,H,W]",
+    "IN": "IN:实例归一化,只在一个channel内做归一化,归一化维度为[H,W]",
+    "GN": "GN:介于LN和IN之间,在channel方向分group来做归一化,归一化的维度为[C//G , H, W]",
+}
+
+
+# ---------------------------------------------------------------------------------------------
+# NORM-4: the reduction set of each method, as the view the kernel reduces over
+# ---------------------------------------------------------------------------------------------
+
+
+def _view(x_shape: tuple[int, ...], method: str, G: int) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """The shape of the grouped view of ``x`` and the axes the kernel reduces over (NORM-4)."""
+    if method not in METHODS:
+        raise ValueError(f"method must be one of {METHODS}, got {method!r}")
+    if len(x_shape) == 2:
+        axes = {"BN": (0,), "LN": (1,)}.get(method)
+        if axes is None:
+            raise ValueError(f"{method} needs (N, C, H, W) input; (N, D) supports BN and LN")
+        return x_shape, axes
+    if len(x_shape) != 4:
+        raise ValueError(f"x must be (N, D) or (N, C, H, W), got shape {x_shape}")
+    N, C, H, W = x_shape
+    if method == "GN":
+        if G < 1 or C % G:
+            raise ValueError(f"GN needs G | C (contiguous groups of C/G channels); C={C}, G={G}")
+        return (N, G, C // G, H, W), (2, 3, 4)
+    return x_shape, {"BN": (0, 2, 3), "LN": (1, 2, 3), "IN": (2, 3)}[method]
+
+
+def reduction_size(x_shape: tuple[int, ...], method: str, G: int = 1) -> int:
+    """m = |S_i| (NORM-4): NHW for BN, CHW for LN, HW for IN, (C/G)HW for GN; N or D in 2-D."""
+    shape, axes = _view(x_shape, method, G)
+    return int(np.prod([shape[a] for a in axes]))
+
+
+def group_ids(x_shape: tuple[int, ...], method: str, G: int = 1) -> NDArray[np.intp]:
+    """Label of the normalisation group of every element, from the kernel's own view (NORM-4).
+
+    Elements i and k share μ, σ² iff ``ids[i] == ids[k]``. The labels are the flat indices of
+    the statistics array the kernel computes (``mean(view, axes, keepdims=True)``), so this is
+    the set the forward pass actually uses; `reduction_set` is the article's table, written
+    independently, and the tests check they agree (and FIG-8 is drawn from them).
+    """
+    shape, axes = _view(x_shape, method, G)
+    stat_shape = tuple(1 if a in axes else n for a, n in enumerate(shape))
+    labels = np.arange(int(np.prod(stat_shape))).reshape(stat_shape)
+    return np.broadcast_to(labels, shape).reshape(x_shape)
+
+
+def reduction_set(
+    x_shape: tuple[int, ...], method: str, index: tuple[int, ...], G: int = 1
+) -> NDArray[np.bool_]:
+    r"""Boolean mask of :math:`S_i`, the elements whose statistics normalise element ``index``.
+
+    NORM-4, written literally from the article's table (Wu & He 2018, eqs. 1-4 and 7), for
+    ``index = (n, c, h, w)`` of an (N, C, H, W) tensor (or ``(n, d)`` of an (N, D) one):
+
+    * BN ``[N,H,W]``: :math:`\{(n',c,h',w')\}`; LN ``[C,H,W]``: :math:`\{(n,c',h',w')\}`;
+    * IN ``[H,W]``: :math:`\{(n,c,h',w')\}`;
+    * GN ``[C//G, H, W]``: :math:`\{(n,c',h',w'):\lfloor c'/(C/G)\rfloor=\lfloor c/(C/G)\rfloor\}`.
+
+    Used for FIG-8 (the axes cubes) and by `normalize_loop`.
+    """
+    _view(x_shape, method, G)  # validates method, shape and G | C
+    mask = np.zeros(x_shape, dtype=bool)
+    if len(x_shape) == 2:
+        n, d = index
+        mask[(slice(None), d) if method == "BN" else (n, slice(None))] = True
+        return mask
+    n, c = index[0], index[1]
+    if method == "BN":
+        mask[:, c] = True
+    elif method == "LN":
+        mask[n] = True
+    elif method == "IN":
+        mask[n, c] = True
+    else:
+        k = x_shape[1] // G
+        mask[n, (c // k) * k : (c // k + 1) * k] = True
+    return mask
+
+
+# ---------------------------------------------------------------------------------------------
+# NORM-1, NORM-8: the standardization kernel and its backward
+# ---------------------------------------------------------------------------------------------
+
+
+def standardize_forward(
+    x: Array, *, axes: tuple[int, ...], eps: float
+) -> tuple[Array, tuple[Array, Array, tuple[int, ...]]]:
+    r"""The kernel (NORM-1): :math:`\hat x=(x-\mu)/\sqrt{\sigma^2+\varepsilon}` over ``axes``.
+
+    Article: ``x_i'=\frac{x_i-\mu}{\sqrt{\sigma^{2}+\varepsilon}}``, "其中 \mu 是均值,
+    \sigma^{2}是标准差" — σ² is in fact the biased (1/m) variance (ERR-22).
+
+    Shapes: ``x`` any shape; ``axes`` the group axes (m = product of their lengths). Returns
+    ``xhat`` shaped like ``x`` and the cache ``(xhat, s, axes)`` with ``s`` keepdims-shaped.
+    With ``eps = 0`` a constant group is 0/0 (NaN under numpy's default error state, ERR-23).
+    """
+    mu = x.mean(axis=axes, keepdims=True)
+    xc = x - mu
+    var = (xc * xc).mean(axis=axes, keepdims=True)
+    s = np.sqrt(var + eps)
+    xhat = xc / s
+    return xhat, (xhat, s, axes)
+
+
+def standardize_backward(dxhat: Array, cache: tuple[Array, Array, tuple[int, ...]]) -> tuple[Array]:
+    r"""Backward of `standardize_forward`, compact form (NORM-8): ``(dx,)``.
+
+    Derivation, per group, in the article's symbols: :math:`\partial\mu/\partial x_k=1/m`,
+    :math:`\partial\sigma^2/\partial x_k=2(x_k-\mu)/m=2s\hat x_k/m`, so
+    :math:`\partial\hat x_i/\partial x_k=(\delta_{ik}-\frac1m-\frac1m\hat x_i\hat x_k)/s` and
+
+    .. math::  dx_i=\frac{1}{s}\Big[d\hat x_i-\overline{d\hat x}-\hat x_i\,
+               \overline{d\hat x\,\hat x}\Big]
+               =\frac{1}{ms}\Big[m\,d\hat x_i-\sum_jd\hat x_j-\hat x_i\sum_jd\hat x_j\hat x_j\Big],
+
+    valid for every ε ≥ 0 with σ² + ε > 0 (bars are group means).
+    """
+    xhat, s, axes = cache
+    mean_d = dxhat.mean(axis=axes, keepdims=True)
+    mean_dx = (dxhat * xhat).mean(axis=axes, keepdims=True)
+    return ((dxhat - mean_d - xhat * mean_dx) / s,)
+
+
+def _affine_shape(x_shape: tuple[int, ...]) -> tuple[int, ...]:
+    return (1, x_shape[1], 1, 1) if len(x_shape) == 4 else (1, x_shape[1])
+
+
+def normalize_forward(
+    x: Array, gamma: Array, beta: Array, *, method: str, eps: float = 1e-5, G: int = 1
+) -> tuple[Array, tuple[Any, ...]]:
+    r"""BN / LN / IN / GN (NORM-1, NORM-4): :math:`y=\gamma_c\hat x+\beta_c`, S by ``method``.
+
+    Article: ``y_i = \gamma x_i'+\beta`` and the four "归一化维度" (see the module table).
+
+    Shapes: ``x`` (N, C, H, W) with ``gamma``, ``beta`` (C,), or ``x`` (N, D) with (D,) (BN and
+    LN only); ``G`` the number of GN groups (G | C). Training-mode statistics. Returns ``y``
+    shaped like ``x`` and the cache for `normalize_backward` / `normalize_backward_staged`.
+    """
+    shape, axes = _view(x.shape, method, G)
+    xhat_v, kcache = standardize_forward(x.reshape(shape), axes=axes, eps=eps)
+    xhat = xhat_v.reshape(x.shape)
+    g = gamma.reshape(_affine_shape(x.shape))
+    y = g * xhat + beta.reshape(_affine_shape(x.shape))
+    return y, (x, xhat, g, kcache, shape, eps)
+
+
+def _affine_sum_axes(x_shape: tuple[int, ...]) -> tuple[int, ...]:
+    return (0, 2, 3) if len(x_shape) == 4 else (0,)
+
+
+def normalize_backward(dy: Array, cache: tuple[Any, ...]) -> tuple[Array, Array, Array]:
+    r"""Backward of `normalize_forward`: ``(dx, dgamma, dbeta)`` (NORM-8, compact form).
+
+    :math:`d\hat x=\gamma_c\,dy`; ``dx`` from `standardize_backward` on the group view;
+    :math:`d\gamma_c=\sum dy\odot\hat x` and :math:`d\beta_c=\sum dy` over every position of
+    channel c (all n, h, w), whatever the method (the affine is per channel).
+    """
+    x, xhat, g, kcache, shape, _ = cache
+    (dx_v,) = standardize_backward((dy * g).reshape(shape), kcache)
+    ax = _affine_sum_axes(x.shape)
+    return dx_v.reshape(x.shape), (dy * xhat).sum(axis=ax), dy.sum(axis=ax)
+
+
+def normalize_backward_staged(dy: Array, cache: tuple[Any, ...]) -> tuple[Array, Array, Array]:
+    r"""Ioffe & Szegedy's staged chain rule (§3), literally, over the method's groups (NORM-8).
+
+    .. math::
+        \frac{\partial\ell}{\partial\hat x_i}=\frac{\partial\ell}{\partial y_i}\gamma,\quad
+        \frac{\partial\ell}{\partial\sigma_B^2}=\sum_i\frac{\partial\ell}{\partial\hat x_i}
+            (x_i-\mu_B)\Big(-\frac12\Big)(\sigma_B^2+\varepsilon)^{-3/2},
+
+        \frac{\partial\ell}{\partial\mu_B}=\sum_i\frac{\partial\ell}{\partial\hat x_i}
+            \frac{-1}{\sqrt{\sigma_B^2+\varepsilon}}+\frac{\partial\ell}{\partial\sigma_B^2}
+            \frac{\sum_i-2(x_i-\mu_B)}{m},
+
+        \frac{\partial\ell}{\partial x_i}=\frac{\partial\ell}{\partial\hat x_i}
+            \frac{1}{\sqrt{\sigma_B^2+\varepsilon}}+\frac{\partial\ell}{\partial\sigma_B^2}
+            \frac{2(x_i-\mu_B)}{m}+\frac{\partial\ell}{\partial\mu_B}\frac1m .
+
+    The second term of ∂ℓ/∂μ_B is identically 0 (Σ(x_i − μ_B) = 0) but is kept, as the paper
+    writes it. Returns ``(dx, dgamma, dbeta)``, equal to `normalize_backward` up to rounding.
+    """
+    x, xhat, g, kcache, shape, eps = cache
+    _, _, axes = kcache
+    xv = x.reshape(shape)
+    m = xv.size // np.prod([n for a, n in enumerate(shape) if a not in axes])
+    mu = xv.mean(axis=axes, keepdims=True)
+    var = ((xv - mu) ** 2).mean(axis=axes, keepdims=True)
+    dxhat = (dy * g).reshape(shape)
+    dvar = (dxhat * (xv - mu)).sum(axis=axes, keepdims=True) * -0.5 * (var + eps) ** -1.5
+    dmu = (dxhat * -1.0 / np.sqrt(var + eps)).sum(axis=axes, keepdims=True) + dvar * (
+        -2.0 * (xv - mu)
+    ).sum(axis=axes, keepdims=True) / m
+    dx = dxhat / np.sqrt(var + eps) + dvar * 2.0 * (xv - mu) / m + dmu / m
+    ax = _affine_sum_axes(x.shape)
+    return dx.reshape(x.shape), (dy * xhat).sum(axis=ax), dy.sum(axis=ax)
+
+
+def normalize_loop(
+    x: Array, gamma: Array, beta: Array, *, method: str, eps: float = 1e-5, G: int = 1
+) -> Array:
+    """Reference (NORM-1, NORM-4): the article's formula element by element over `reduction_set`.
+
+    For every element i: μ and σ² of the values in :math:`S_i` (the article's table, not the
+    kernel's view), then :math:`y_i=\\gamma_c(x_i-\\mu)/\\sqrt{\\sigma^2+\\varepsilon}+\\beta_c`.
+    O(size²); for tests on small tensors only.
+    """
+    y = np.empty_like(x)
+    for i in np.ndindex(x.shape):
+        group = x[reduction_set(x.shape, method, i, G)]
+        mu = sum(group) / group.size
+        var = sum((group - mu) ** 2) / group.size
+        y[i] = gamma[i[1]] * (x[i] - mu) / np.sqrt(var + eps) + beta[i[1]]
+    return y
+
+
+def _named(method: str, G: int = 1) -> tuple[Any, Any]:
+    def forward(x: Array, gamma: Array, beta: Array, eps: float = 1e-5) -> tuple[Array, Any]:
+        return normalize_forward(x, gamma, beta, method=method, eps=eps, G=G)
+
+    return forward, normalize_backward
+
+
+def batchnorm_forward(
+    x: Array, gamma: Array, beta: Array, eps: float = 1e-5
+) -> tuple[Array, tuple[Any, ...]]:
+    """BN, training mode (NORM-1): S = ``[N,H,W]`` per channel, or axis 0 of (N, D). See
+    `normalize_forward`. Article: "BN:批量归一化,往batch方向做归一化,归一化维度是[N,H,W]"."""
+    return normalize_forward(x, gamma, beta, method="BN", eps=eps)
+
+
+def layernorm_forward(
+    x: Array, gamma: Array, beta: Array, eps: float = 1e-5
+) -> tuple[Array, tuple[Any, ...]]:
+    """LN (NORM-4): S = ``[C,H,W]`` per sample, or axis 1 of (N, D); per-channel γ, β.
+    Article: "LN:层次归一化,往channel方向做归一化,归一化维度为[C,H,W]"."""
+    return normalize_forward(x, gamma, beta, method="LN", eps=eps)
+
+
+def instancenorm_forward(
+    x: Array, gamma: Array, beta: Array, eps: float = 1e-5
+) -> tuple[Array, tuple[Any, ...]]:
+    """IN (NORM-4): S = ``[H,W]`` per (sample, channel).
+    Article: "IN:实例归一化,只在一个channel内做归一化,归一化维度为[H,W]"."""
+    return normalize_forward(x, gamma, beta, method="IN", eps=eps)
+
+
+def groupnorm_forward(
+    x: Array, gamma: Array, beta: Array, G: int, eps: float = 1e-5
+) -> tuple[Array, tuple[Any, ...]]:
+    """GN (NORM-4): S = ``[C//G, H, W]``: G contiguous groups of C/G channels per sample.
+    Article: "GN:介于LN和IN之间,在channel方向分group来做归一化,归一化的维度为[C//G , H, W]"."""
+    return normalize_forward(x, gamma, beta, method="GN", eps=eps, G=G)
+
+
+batchnorm_backward = layernorm_backward = instancenorm_backward = groupnorm_backward = (
+    normalize_backward
+)
+
+
+# ---------------------------------------------------------------------------------------------
+# NORM-1: BN with running statistics (training) and population statistics (inference)
+# ---------------------------------------------------------------------------------------------
+
+
+def batchnorm_train_forward(
+    x: Array,
+    gamma: Array,
+    beta: Array,
+    running_mean: Array,
+    running_var: Array,
+    *,
+    momentum: float = 0.9,
+    eps: float = 1e-5,
+) -> tuple[tuple[Array, Array, Array], tuple[Any, ...]]:
+    r"""Training-mode BN that **returns** its new running statistics (NORM-1, I&S Alg. 1-2).
+
+    Out: ``(y, running_mean_new, running_var_new)`` with
+    :math:`\bar\mu'=\rho\bar\mu+(1-\rho)\mu_B` and
+    :math:`\bar v'=\rho\bar v+(1-\rho)\frac{m}{m-1}\sigma_B^2` (ρ = ``momentum``; the unbiased
+    factor of I&S Algorithm 2). Nothing is mutated, so calling it twice gives the same
+    answer: the running statistics cannot drift between a checker's evaluations.
+
+    Shapes: ``x`` (N, D) or (N, C, H, W); the other four arguments (D,) or (C,). Needs
+    m ≥ 2 (the unbiased variance of one value is undefined).
+    """
+    m = reduction_size(x.shape, "BN")
+    if m < 2:
+        raise ValueError("training-mode BN with running statistics needs m = N·H·W >= 2")
+    y, cache = batchnorm_forward(x, gamma, beta, eps)
+    ax = _affine_sum_axes(x.shape)
+    mu, var = x.mean(axis=ax), x.var(axis=ax)
+    new_mean = momentum * running_mean + (1.0 - momentum) * mu
+    new_var = momentum * running_var + (1.0 - momentum) * var * m / (m - 1)
+    return (y, new_mean, new_var), (cache, momentum, m)
+
+
+def batchnorm_train_backward(
+    douts: tuple[Array, Array, Array], cache: tuple[Any, ...]
+) -> tuple[Array, ...]:
+    r"""Backward of `batchnorm_train_forward`: ``(dx, dgamma, dbeta, drunning_mean,
+    drunning_var)``.
+
+    Besides `normalize_backward`: :math:`\partial\bar\mu'/\partial x_i=(1-\rho)/m` and
+    :math:`\partial\bar v'/\partial x_i=(1-\rho)\frac{m}{m-1}\cdot\frac{2(x_i-\mu_B)}{m}
+    =(1-\rho)\frac{2(x_i-\mu_B)}{m-1}`, summed per channel; the old statistics get ρ.
+    """
+    dy, dmean, dvar = douts
+    ncache, momentum, m = cache
+    x = ncache[0]
+    dx, dgamma, dbeta = normalize_backward(dy, ncache)
+    a = _affine_shape(x.shape)
+    mu = x.mean(axis=_affine_sum_axes(x.shape), keepdims=True)
+    dx = dx + (1.0 - momentum) * (dmean.reshape(a) / m + dvar.reshape(a) * 2.0 * (x - mu) / (m - 1))
+    return dx, dgamma, dbeta, momentum * dmean, momentum * dvar
+
+
+def batchnorm_infer_forward(
+    x: Array,
+    gamma: Array,
+    beta: Array,
+    running_mean: Array,
+    running_var: Array,
+    eps: float = 1e-5,
+) -> tuple[Array, tuple[Any, ...]]:
+    r"""Inference-mode BN (NORM-1, I&S Algorithm 2): a fixed per-channel affine map.
+
+    .. math::  y=\gamma_c\,\frac{x-\bar\mu_c}{\sqrt{\bar v_c+\varepsilon}}+\beta_c
+
+    Each sample is normalised by the population (running) statistics alone, so BN is then
+    per-sample. Shapes as `batchnorm_train_forward`.
+    """
+    a = _affine_shape(x.shape)
+    s = np.sqrt(running_var.reshape(a) + eps)
+    xhat = (x - running_mean.reshape(a)) / s
+    return gamma.reshape(a) * xhat + beta.reshape(a), (xhat, gamma.reshape(a), s)
+
+
+def batchnorm_infer_backward(dy: Array, cache: tuple[Any, ...]) -> tuple[Array, ...]:
+    r"""Backward of `batchnorm_infer_forward`: ``(dx, dgamma, dbeta, drunning_mean,
+    drunning_var)``: :math:`dx=\gamma\,dy/s`, :math:`d\bar\mu=-\sum\gamma\,dy/s`,
+    :math:`d\bar v=\sum\gamma\,dy\,\hat x\cdot(-\frac{1}{2s^2})`,
+    with :math:`s=\sqrt{\bar v+\varepsilon}`."""
+    xhat, g, s = cache
+    ax = _affine_sum_axes(dy.shape)
+    dxhat = dy * g
+    dvar = (dxhat * xhat * (-0.5) / s**2).sum(axis=ax)
+    return dxhat / s, (dy * xhat).sum(axis=ax), dy.sum(axis=ax), -(dxhat / s).sum(axis=ax), dvar
+
+
+# ---------------------------------------------------------------------------------------------
+# NORM-3 / ERR-24, ERR-22: restoring affine, the literal "σ² is the standard deviation"
+# ---------------------------------------------------------------------------------------------
+
+
+def bn_restoring_affine(x: Array, eps: float = 1e-5) -> tuple[Array, Array]:
+    r"""NORM-3: :math:`\gamma=\sqrt{\sigma_B^2+\varepsilon}`, :math:`\beta=\mu_B` per channel, so
+    that BN(x) = x **for this batch** (I&S §3). Article: "BN又加了一个scale的操作,使得数据有可能会
+    恢复回原来的样子". A batch with other statistics is not restored (ERR-24)."""
+    ax = _affine_sum_axes(x.shape)
+    return np.sqrt(x.var(axis=ax) + eps), x.mean(axis=ax)
+
+
+def standardize_std_literal(x: Array, *, axes: tuple[int, ...], eps: float) -> Array:
+    r"""ERR-22's literal reading: "\sigma^{2}是标准差", i.e. the standard deviation put where
+    the formula has σ²: :math:`(x-\mu)/\sqrt{\mathrm{std}+\varepsilon}`. Wrong: for x = [0, 4]
+    it gives ±2/√(2+ε), not ±1 (NORM-2 fails)."""
+    mu = x.mean(axis=axes, keepdims=True)
+    std = x.std(axis=axes, keepdims=True)
+    return (x - mu) / np.sqrt(std + eps)
+
+
+# ---------------------------------------------------------------------------------------------
+# NORM-8 / PLOT-F: the Jacobian of the standardization and its spectrum; NORM-12
+# ---------------------------------------------------------------------------------------------
+
+
+def standardize_jacobian(x: Array, eps: float) -> Array:
+    r"""NORM-8: :math:`\partial\hat x/\partial x=\frac1s(I-\frac1m\mathbf 1\mathbf 1^\top
+    -\frac1m\hat x\hat x^\top)` for one group ``x`` of shape (m,); symmetric (m, m)."""
+    m = x.size
+    s = np.sqrt(x.var() + eps)
+    xhat = (x - x.mean()) / s
+    return (np.eye(m) - np.ones((m, m)) / m - np.outer(xhat, xhat) / m) / s
+
+
+def jacobian_eigenvalues(sigma2: float, eps: float, m: int) -> Array:
+    r"""NORM-8 / PLOT-F: the predicted spectrum of `standardize_jacobian`, ascending by
+    construction only for the listing: 0 (eigenvector **1**), :math:`\varepsilon/((\sigma^2+
+    \varepsilon)s)` (eigenvector x̂) and 1/s with multiplicity m − 2 (needs m ≥ 2, σ² > 0).
+    Hence :math:`\|J\|_2=1/\sqrt{\sigma^2+\varepsilon}\le1/\sqrt\varepsilon` for m ≥ 3 (ERR-23)."""
+    s = np.sqrt(sigma2 + eps)
+    return np.array([0.0, eps / ((sigma2 + eps) * s), *([1.0 / s] * (m - 2))])
+
+
+def samuelson_bound(m: int) -> float:
+    r"""NORM-12: :math:`\max_i|\hat x_i|\le\sqrt{m-1}` for ε = 0, m ≥ 2, σ > 0 (Samuelson 1968);
+    equality iff all but one value are equal. m = 2 forces x̂ = ±1."""
+    return float(np.sqrt(m - 1))
+
+
+# ---------------------------------------------------------------------------------------------
+# NORM-10: BN(uW + b), weight-scale invariance
+# ---------------------------------------------------------------------------------------------
+
+
+def bn_linear_forward(
+    u: Array, W: Array, b: Array, gamma: Array, beta: Array, eps: float = 0.0
+) -> tuple[Array, tuple[Any, ...]]:
+    r"""NORM-10: BN applied to the pre-activation, :math:`y=\mathrm{BN}(uW+\mathbf 1b^\top)`.
+
+    Article: "对节点的输入进行归一化,而不是对输出进行归一化" (BN on Wu + b, before the
+    nonlinearity, I&S §3.2). I&S write :math:`\mathrm{BN}(Wu)`; our ``u @ W`` with ``W``
+    (d_in, d_out) is their Wu with their W = our Wᵀ. Shapes: ``u`` (m, d_in), ``b``, ``gamma``,
+    ``beta`` (d_out,). ε defaults to 0, where the invariance :math:`\mathrm{BN}(u(aW))=
+    \mathrm{BN}(uW)` (a > 0) is exact; b cancels for every ε.
+    """
+    z = u @ W + b
+    y, cache = batchnorm_forward(z, gamma, beta, eps)
+    return y, (u, W, cache)
+
+
+def bn_linear_backward(dy: Array, cache: tuple[Any, ...]) -> tuple[Array, ...]:
+    r"""Backward of `bn_linear_forward`: ``(du, dW, db, dgamma, dbeta)``; :math:`dz` from
+    `normalize_backward`, :math:`du=dz\,W^\top`, :math:`dW=u^\top dz`, :math:`db=\sum dz`
+    (identically 0 up to rounding: BN removes the bias, I&S §3.2)."""
+    u, W, ncache = cache
+    dz, dgamma, dbeta = normalize_backward(dy, ncache)
+    return dz @ W.T, u.T @ dz, dz.sum(axis=0), dgamma, dbeta
+
+
+# ---------------------------------------------------------------------------------------------
+# NORM-11 / PLOT-C: batch-size statistics
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BatchStatistics:
+    """Moments of the batch statistics of m iid values (NORM-11); Monte Carlo or theory.
+
+    ``var_mean`` Var(μ_B); ``mean_var`` E[σ_B²]; ``var_var`` Var(σ_B²); ``mse_var``
+    E[(σ_B² − σ²)²]. Monte Carlo results also carry standard errors (``se_*``), else NaN.
+    """
+
+    m: int
+    var_mean: float
+    mean_var: float
+    var_var: float
+    mse_var: float
+    se_var_mean: float = float("nan")
+    se_mean_var: float = float("nan")
+    se_var_var: float = float("nan")
+    se_mse_var: float = float("nan")
+
+
+def batch_statistics_theory(
+    m: int, sigma2: float = 1.0, mu4: float | None = None
+) -> BatchStatistics:
+    r"""Closed forms of NORM-11 for iid data with variance σ² and 4th central moment μ₄
+    (Gaussian μ₄ = 3σ⁴ by default).
+
+    .. math::  \mathrm{Var}(\mu_B)=\sigma^2/m,\quad E[\sigma_B^2]=\tfrac{m-1}{m}\sigma^2,\quad
+        \mathrm{Var}(\sigma_B^2)=\big(\tfrac{m-1}{m}\big)^2\tfrac1m\big(\mu_4-\tfrac{m-3}{m-1}
+        \sigma^4\big),\quad \mathrm{MSE}=\mathrm{Var}(\sigma_B^2)+(\sigma^2/m)^2 .
+
+    Gaussian: Var(σ_B²) = 2(m−1)σ⁴/m², MSE = (2m−1)σ⁴/m² (strictly decreasing in m ≥ 1).
+    For m = 1 the variance terms are 0 (σ_B² ≡ 0) and the MSE is σ⁴.
+    """
+    mu4 = 3.0 * sigma2**2 if mu4 is None else mu4
+    var_var = 0.0 if m == 1 else ((m - 1) / m) ** 2 / m * (mu4 - (m - 3) / (m - 1) * sigma2**2)
+    return BatchStatistics(
+        m, sigma2 / m, (m - 1) / m * sigma2, var_var, var_var + (sigma2 / m) ** 2
+    )
+
+
+def _var_and_se(z: Array) -> tuple[float, float]:
+    """Sample variance of z and its standard error sqrt(Var((z - z̄)²)/R)."""
+    d2 = (z - z.mean()) ** 2
+    return float(d2.mean()), float(d2.std() / np.sqrt(z.size))
+
+
+def _mean_and_se(z: Array) -> tuple[float, float]:
+    return float(z.mean()), float(z.std() / np.sqrt(z.size))
+
+
+def batch_statistics_monte_carlo(
+    m: int,
+    R: int,
+    rng: np.random.Generator,
+    *,
+    sigma: float = 1.0,
+    mu: float = 0.0,
+    dist: str = "normal",
+) -> BatchStatistics:
+    """Monte Carlo of NORM-11: R batches of m iid values with mean ``mu`` and std ``sigma``,
+    each giving μ_B and the biased σ_B²; returns the empirical moments with standard errors.
+    ``dist``: ``"normal"`` (μ₄ = 3σ⁴) or ``"exponential"`` (shifted Exp(1): μ₄ = 9σ⁴)."""
+    if dist == "normal":
+        z = rng.standard_normal((R, m))
+    elif dist == "exponential":
+        z = rng.standard_exponential((R, m)) - 1.0
+    else:
+        raise ValueError(f"dist must be 'normal' or 'exponential', got {dist!r}")
+    x = mu + sigma * z
+    mu_b = x.mean(axis=1)
+    var_b = x.var(axis=1)
+    vm, se_vm = _var_and_se(mu_b)
+    mv, se_mv = _mean_and_se(var_b)
+    vv, se_vv = _var_and_se(var_b)
+    mse, se_mse = _mean_and_se((var_b - sigma**2) ** 2)
+    return BatchStatistics(m, vm, mv, vv, mse, se_vm, se_mv, se_vv, se_mse)
+
+
+def per_sample_xhat_std(z0: float, m: int, R: int, rng: np.random.Generator) -> float:
+    r"""NORM-11 per-sample noise: the std over R batches of :math:`\hat x(x_0)` for a fixed
+    :math:`x_0=z_0` inside a batch of m − 1 standard-normal batch-mates (ε = 0). Delta
+    method: :math:`\approx\sqrt{(1+z_0^2/2)/m}` for large m."""
+    x = rng.standard_normal((R, m))
+    x[:, 0] = z0
+    xhat0 = (x[:, 0] - x.mean(axis=1)) / x.std(axis=1)
+    return float(xhat0.std())
+
+
+def plot_c_data(ms: Any, R: int, seed: int, z0: float = 1.0) -> dict[str, Array]:
+    """PLOT-C data: Monte Carlo (with standard errors, ``*_se``) and theory of Var(μ_B),
+    Var(σ_B²), MSE(σ_B²) and the per-sample std of x̂ (at ``z0``; NaN for m ≤ 2, where x̂ = ±1)
+    against m, standard-normal data, R batches per m, one seed."""
+    rng = np.random.default_rng(seed)
+    ms = np.asarray(ms, dtype=int)
+    mc = [batch_statistics_monte_carlo(int(m), R, rng) for m in ms]
+    th = [batch_statistics_theory(int(m)) for m in ms]
+    return {
+        "m": ms,
+        "var_mean_mc": np.array([s.var_mean for s in mc]),
+        "var_mean_se": np.array([s.se_var_mean for s in mc]),
+        "var_var_se": np.array([s.se_var_var for s in mc]),
+        "mse_var_se": np.array([s.se_mse_var for s in mc]),
+        "var_mean_theory": np.array([s.var_mean for s in th]),
+        "var_var_mc": np.array([s.var_var for s in mc]),
+        "var_var_theory": np.array([s.var_var for s in th]),
+        "mse_var_mc": np.array([s.mse_var for s in mc]),
+        "mse_var_theory": np.array([s.mse_var for s in th]),
+        "xhat_std_mc": np.array(
+            [per_sample_xhat_std(z0, int(m), R, rng) if m > 2 else np.nan for m in ms]
+        ),
+        "xhat_std_delta": np.sqrt((1 + z0**2 / 2) / ms),
+    }
+
+
+# ---------------------------------------------------------------------------------------------
+# NORM-13 / ERR-20 / PLOT-D: gradient growth through a deep BN network at initialisation
+# ---------------------------------------------------------------------------------------------
+
+_ACTS = {
+    "relu": (lambda z: np.maximum(z, 0.0), lambda z: (z > 0).astype(float)),
+    "tanh": (np.tanh, lambda z: 1.0 - np.tanh(z) ** 2),
+    "linear": (lambda z: z, np.ones_like),
+}
+
+
+def bn_deep_gradient_norms(
+    L: int, width: int, batch: int, activation: str, rng: np.random.Generator, eps: float = 1e-5
+) -> Array:
+    r"""NORM-13 / PLOT-D: :math:`\|\nabla_{h_l}\ell\|_F` for l = 0 … L in the net
+    :math:`h_l=\phi(\mathrm{BN}(h_{l-1}W_l))`, :math:`W_l\sim\mathcal N(0,1/n)`, γ = 1, β = 0,
+    with a random standard-normal upstream gradient at :math:`h_L` (Yang et al. 2019 setting).
+    Backward through `normalize_backward`. Returns L + 1 norms, index l = layer."""
+    phi, dphi = _ACTS[activation]
+    h = rng.standard_normal((batch, width))
+    ones, zeros = np.ones(width), np.zeros(width)
+    tape = []
+    for _ in range(L):
+        W = rng.standard_normal((width, width)) / np.sqrt(width)
+        z, cache = batchnorm_forward(h @ W, ones, zeros, eps)
+        tape.append((W, cache, z))
+        h = phi(z)
+    g = rng.standard_normal((batch, width))
+    norms = [np.linalg.norm(g)]
+    for W, cache, z in reversed(tape):
+        g = normalize_backward(g * dphi(z), cache)[0] @ W.T
+        norms.append(np.linalg.norm(g))
+    return np.array(norms[::-1])
+
+
+def plot_d_data(
+    activations: tuple[str, ...] = ("relu", "tanh", "linear"),
+    L: int = 50,
+    width: int = 100,
+    batch: int = 32,
+    seed: int = 0,
+) -> dict[str, Array]:
+    """PLOT-D data: log‖∇_{h_l}‖ against layer l for each activation (`bn_deep_gradient_norms`,
+    one network per activation, all from ``seed``), plus ``"layer"`` = 0 … L."""
+    rng = np.random.default_rng(seed)
+    out = {"layer": np.arange(L + 1)}
+    for act in activations:
+        out[act] = np.log(bn_deep_gradient_norms(L, width, batch, act, rng))
+    return out
+
+
+def plot_f_data(eps: Any = None, m: int = 8, seed: int = 0) -> dict[str, Array]:
+    """PLOT-F data: the eigenvalues of `standardize_jacobian` for one group of m standard-normal
+    values against ε (log grid 1e-6 … 1e2 by default), numerically (``"numeric"``, sorted,
+    shape (len(eps), m)) and from `jacobian_eigenvalues` (``"theory"``), with σ² of the group."""
+    eps = np.logspace(-6, 2, 33) if eps is None else np.asarray(eps, dtype=float)
+    x = np.random.default_rng(seed).standard_normal(m)
+    sigma2 = float(x.var())
+    numeric = np.array([np.linalg.eigvalsh(standardize_jacobian(x, e)) for e in eps])
+    theory = np.array([np.sort(jacobian_eigenvalues(sigma2, e, m)) for e in eps])
+    return {"eps": eps, "numeric": numeric, "theory": theory, "sigma2": np.array(sigma2)}
+
+
+# ---------------------------------------------------------------------------------------------
+# Registry
+# ---------------------------------------------------------------------------------------------
+
+
+def well_conditioned(x: Array, method: str, eps: float, G: int = 1, ratio: float = 1e-2) -> bool:
+    r"""Where finite differences of x ↦ normalize(x) are trustworthy.
+
+    Every group needs :math:`s=\sqrt{\sigma^2+\varepsilon}\ge` ``ratio``·max|x|. Reason: the
+    checker's steps are relative to the argument's magnitude, h ≈ 2e-5·max|x|, while x̂ varies
+    on the scale s (its k-th derivative is O(s^{-k})), so the central difference's truncation
+    is O((h/s)²) relative; with h/s ≤ 2e-3 it is ≤ 4e-6 before Richardson extrapolation. A
+    near-constant group with tiny ε (s → √ε ≪ |x|) is ill-conditioned: the derivative is
+    large (‖J‖ = 1/s) and changes within one FD step. Groups of one value (m = 1) are
+    trustworthy for ε > 0 (x̂ ≡ 0, a constant map) and undefined for ε = 0 (0/0).
+    """
+    shape, axes = _view(x.shape, method, G)
+    if reduction_size(x.shape, method, G) == 1:
+        return eps > 0
+    xv = x.reshape(shape)
+    s = np.sqrt(xv.var(axis=axes) + eps)
+    return bool(np.min(s) >= ratio * max(float(np.max(np.abs(x))), np.finfo(float).tiny))
+
+
+def _spec(method: str, G: int, eps: float) -> Spec:
+    def forward(x: Array, gamma: Array, beta: Array) -> tuple[Array, Any]:
+        return normalize_forward(x, gamma, beta, method=method, eps=eps, G=G)
+
+    def cond(x: Array, gamma: Array, beta: Array) -> bool:
+        return well_conditioned(x, method, eps, G)
+
+    forward.__doc__ = f"normalize_forward(x, gamma, beta, method={method!r}, eps={eps}, G={G})"
+    if method == "GN":
+        shapes = lambda N, K, H, W: ((N, G * K, H, W), (G * K,), (G * K,))  # noqa: E731
+        sizes = {"N": (1, 3), "K": (1, 3), "H": (1, 3), "W": (1, 3)}
+    else:
+        shapes = lambda N, C, H, W: ((N, C, H, W), (C,), (C,))  # noqa: E731
+        sizes = {"N": (1, 3), "C": (1, 4), "H": (1, 3), "W": (1, 3)}
+    ids = ("NORM-1", "NORM-4", "NORM-8") if method == "BN" else ("NORM-4", "NORM-8")
+    return Spec(
+        name=f"normalization.{method.lower()}" + (f"_g{G}" if method == "GN" else ""),
+        ids=ids,
+        source=SOURCE_NORM1 + " ; " + SOURCE_NORM4[method],
+        forward=forward,
+        backward=normalize_backward,
+        arg_names=("x", "gamma", "beta"),
+        arg_shapes=shapes,
+        sizes=sizes,
+        well_conditioned=cond,
+    )
+
+
+def _train_forward(x: Array, gamma: Array, beta: Array, rm: Array, rv: Array) -> Any:
+    return batchnorm_train_forward(x, gamma, beta, rm, rv)
+
+
+SPECS: tuple[Spec, ...] = (
+    *(_spec(method, 2 if method == "GN" else 1, 1e-5) for method in METHODS),
+    Spec(
+        name="normalization.bn_train_running",
+        ids=("NORM-1",),
+        source=SOURCE_NORM1,
+        forward=_train_forward,
+        backward=batchnorm_train_backward,
+        arg_names=("x", "gamma", "beta", "running_mean", "running_var"),
+        arg_shapes=lambda N, D: ((N, D), (D,), (D,), (D,), (D,)),
+        sizes={"N": (2, 6), "D": (1, 4)},
+        well_conditioned=lambda x, *_: well_conditioned(x, "BN", 1e-5),
+    ),
+    Spec(
+        name="normalization.bn_infer",
+        ids=("NORM-1",),
+        source=SOURCE_NORM1,
+        forward=batchnorm_infer_forward,
+        backward=batchnorm_infer_backward,
+        arg_names=("x", "gamma", "beta", "running_mean", "running_var"),
+        arg_shapes=lambda N, D: ((N, D), (D,), (D,), (D,), (D,)),
+        sizes={"N": (1, 6), "D": (1, 4)},
+        # FD needs the running variance well away from -eps (s = sqrt(v + eps) >= 0.1 |v|).
+        well_conditioned=lambda x, g, b, rm, rv: bool(np.all(np.sqrt(rv + 1e-5) >= 0.1 * rv)),
+    ),
+    Spec(
+        name="normalization.bn_linear",
+        ids=("NORM-10",),
+        source="(也就是,对节点的输入进行归一化,而不是对输出进行归一化)",
+        forward=bn_linear_forward,
+        backward=bn_linear_backward,
+        arg_names=("u", "W", "b", "gamma", "beta"),
+        arg_shapes=lambda m, d_in, d_out: ((m, d_in), (d_in, d_out), (d_out,), (d_out,), (d_out,)),
+        sizes={"m": (2, 8), "d_in": (1, 4), "d_out": (1, 4)},
+        well_conditioned=lambda u, W, b, *_: well_conditioned(u @ W + b, "BN", 0.0),
+    ),
+)
