@@ -1,28 +1,20 @@
-"""Checks of vector-valued functions: a layer's backward (`check_vjp`) and a Jacobian."""
+"""Checks of vector-valued functions, front ends over `gradcheck._engine`: a layer's backward
+(`check_vjp`) and a Jacobian (`check_jacobian`)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
-from gradcheck._check import (
-    DEFAULT_ULPS,
-    _check_options,
-    _differentiate,
-    _finish,
-    _label,
-    _Options,
-    _prepare,
-    _run_scalar,
-    _same,
-    _stable,
-)
+from gradcheck._engine.analytic import same
+from gradcheck._engine.numdiff import FloatArray
+from gradcheck._engine.options import DEFAULT_ULPS, Options, draw_seed
+from gradcheck._engine.run import label, run_jacobian, run_scalar
 from gradcheck._errors import InvalidInputError, InvalidTypeError
-from gradcheck._judge import judge
-from gradcheck._numdiff import FloatArray
 from gradcheck._result import CheckResult
 from gradcheck._tree import Leaf, validate_grad, validate_params
 
@@ -41,14 +33,6 @@ def _outputs(out: Any, what: str) -> tuple[NDArray[Any], ...]:
 
 #: spawns the cotangent's random stream from the user's seed (any fixed constant would do).
 _COTANGENT_TAG = 0x636F74
-
-
-def _seed(seed: int | None) -> int:
-    if seed is None:
-        return int(np.random.SeedSequence().entropy % 2**32)  # type: ignore[operator]
-    if not isinstance(seed, int | np.integer) or seed < 0:
-        raise InvalidInputError(f"`seed` must be a non-negative int or None, not {seed!r}.")
-    return int(seed)
 
 
 def cotangents(shapes: Sequence[tuple[int, ...]], rng: np.random.Generator) -> list[FloatArray]:
@@ -89,8 +73,8 @@ def check_vjp(
     ``forward`` broadcasts over a leading stack axis of every argument (returning outputs
     with that axis). Other options and the error model: see `check_grad`.
     """
-    _check_options(mode, rtol, atol, step, ulps)
-    seed = _seed(seed)
+    o = Options(mode, rtol, atol, step, ulps, seed, vectorized=vectorized)
+    seed = draw_seed(o.seed)
     names = tuple(names) if names is not None else tuple(f"args[{i}]" for i in range(len(args)))
     if len(names) != len(args):
         raise InvalidInputError(f"`names` has {len(names)} names for {len(args)} arguments.")
@@ -127,8 +111,8 @@ def check_vjp(
         fresh = [Leaf(leaf.path, x) for leaf, x in zip(leaves, xs, strict=True)]
         return validate_grad(tuple(args), fresh, tuple(g), "backward(dout, cache)")
 
-    opts = _Options(mode, rtol, atol, step, ulps, seed, vectorized=vectorized)
-    return _run_scalar(raw, analytic, leaves, "<v, forward(*args)>", _label(forward), opts)
+    o = replace(o, seed=seed)
+    return run_scalar(raw, analytic, leaves, "<v, forward(*args)>", label(forward), o)
 
 
 def _stacked_inner(
@@ -162,7 +146,7 @@ def check_jacobian(
     the analytic rounding judged against row :math:`o`'s scale. Entries are reported with
     index ``out_index + x_index``.
     """
-    _check_options(mode, rtol, atol, step, ulps)
+    o = Options(mode, rtol, atol, step, ulps)
     if mode != "full":
         raise InvalidInputError(
             "check_jacobian checks every entry (mode='full'); for a fast check of a "
@@ -174,17 +158,10 @@ def check_jacobian(
         v = f(xs[0])
         return v, v
 
-    prob = _prepare(raw, [leaf.array], "f(x)", scalar=False)
-    out_shape = prob.f0.shape
-    J = _jacobian(jac, leaf, out_shape)
-    d, h, s, blocks = _differentiate(prob, [Leaf("J", x)], ulps, step)
-    _stable(prob, "f(x)")
-    m = int(np.prod(out_shape))
-    flat = type(d)(**{k: np.reshape(getattr(d, k), (x.size, m)) for k in d.__dataclass_fields__})
-    a = J.reshape(m, x.size).T
-    eps_g = np.full(x.size, float(np.finfo(x.dtype).eps))
-    verdict = judge(a, flat, h, s, eps_g, blocks, out_shape, ulps=ulps, rtol=rtol, atol=atol)
-    return _finish(verdict, _label(f), mode, prob.calls[0], ulps, None)
+    def jacobian(out_shape: tuple[int, ...]) -> FloatArray:
+        return _jacobian(jac, leaf, out_shape)
+
+    return run_jacobian(raw, jacobian, leaf, label(f), o)
 
 
 def _jacobian(jac: Callable[[Any], Any], leaf: Leaf, out_shape: tuple[int, ...]) -> FloatArray:
@@ -199,5 +176,5 @@ def _jacobian(jac: Callable[[Any], Any], leaf: Leaf, out_shape: tuple[int, ...])
         raise InvalidTypeError(f"jac(x) has dtype {J.dtype}; return a float array.")
     if not np.all(np.isfinite(J)):
         raise InvalidInputError("jac(x) has NaN/inf entries at the checked point.")
-    _same([J], [again], [Leaf("jac(x)", J)], "jac(x)")
+    same([J], [again], [Leaf("jac(x)", J)], "jac(x)")
     return np.asarray(J, dtype=np.float64)

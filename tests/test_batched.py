@@ -10,7 +10,7 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 
 import gradcheck
-from gradcheck import _batched
+from gradcheck._engine import stacks as _batched
 
 seeds = st.integers(0, 2**32 - 1)
 

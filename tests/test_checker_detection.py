@@ -8,7 +8,7 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 
 import gradcheck
-from gradcheck._numdiff import scales
+from gradcheck._engine.numdiff import scales
 from tests._families import FAMILIES, small_mlp
 
 seeds = st.integers(0, 2**32 - 1)

@@ -16,9 +16,9 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 
 import gradcheck
-from gradcheck import _fast
-from gradcheck._fast import DIRECTIONS
-from gradcheck._judge import REPORTED
+from gradcheck._engine import fast as _fast
+from gradcheck._engine.fast import DIRECTIONS
+from gradcheck._engine.judge import REPORTED
 from tests._families import FAMILIES
 
 seeds = st.integers(0, 2**32 - 1)
@@ -69,7 +69,7 @@ def named(res):
 def test_one_wrong_entry_among_n_is_named_with_its_index(seed, n, pos, rel):
     # |error| >= 0.1 x 1e-3 = 1e-4 in an entry of scale s ~ 1, against a directional
     # allowance ~ 1e-12 n (rounding 3·32 ε |f| / t with |f| <= 3n): the miss probability
-    # (allowed/σ)^2 is below 1e-10 (module docstring of gradcheck._fast).
+    # (allowed/σ)^2 is below 1e-10 (module docstring of gradcheck._engine.fast).
     f, grad, x = coupled(np.random.default_rng(seed), n)
     i = int(pos * n)
     res = gradcheck.check_grad(f, planted(grad, i, rel), x, mode="fast", seed=seed)

@@ -11,18 +11,15 @@ central difference wherever it does not (or everywhere, when ``f`` drops the ima
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import replace
-from typing import Any
 
 import numpy as np
 
-from gradcheck._numdiff import Differences, FloatArray
+from gradcheck._engine.numdiff import Differences, FloatArray
+from gradcheck._engine.options import ComplexPoint
 
 #: the complex step, relative to each parameter's scale.
 COMPLEX_STEP = 1e-20
-
-ComplexPoint = Callable[[list[Any]], Any]
 
 
 def complex_refine(
@@ -34,7 +31,8 @@ def complex_refine(
     ulps: float,
     safety: float,
 ) -> tuple[Differences, int, str]:
-    """``d`` with complex-step values where they agree with it; (result, calls, note)."""
+    """``d`` (one row per entry of a scalar f) with complex-step values where they agree with
+    it; (result, calls, note)."""
     base_c = [x.astype(np.complex128) for x in base]
     try:
         probe = np.asarray(fn(base_c))
@@ -54,12 +52,13 @@ def complex_refine(
             k += 1
     g_scale = np.max(np.abs(values) * scale)
     rounding = ulps * eps * (np.abs(values) + g_scale / scale)
-    agree = d.finite & (np.abs(values - d.numeric) <= safety * d.error + rounding)
+    cs, cs_err = values.reshape(d.numeric.shape), rounding.reshape(d.numeric.shape)
+    agree = d.finite & (np.abs(cs - d.numeric) <= safety * d.error + cs_err)
     refined = replace(
         d,
-        numeric=np.where(agree, values, d.numeric),
+        numeric=np.where(agree, cs, d.numeric),
         truncation=np.where(agree, 0.0, d.truncation),
-        rounding=np.where(agree, rounding, d.rounding),
+        rounding=np.where(agree, cs_err, d.rounding),
     )
     n_bad = int(np.sum(~agree & d.finite))
     note = (

@@ -1,35 +1,17 @@
 r"""Turning numeric derivatives and their error estimates into verdicts.
 
-For entry :math:`i` (a coordinate, and for vector functions an output) with analytic value
-:math:`a_i`, Richardson estimate :math:`N_i` and its estimated error :math:`E_i`
-(truncation + rounding, see `gradcheck._numdiff`):
-
-.. math::
-    \text{allowed}_i = 4 E_i
-        + \text{ulps}\,\varepsilon_g \Big(|a_i| + \frac{G}{s_i}\Big)
-        + \text{atol} + \text{rtol}\,|N_i|,
-    \qquad G = \max_j |a_j| s_j .
-
-The second term is the analytic side's own rounding (:math:`\varepsilon_g` of the gradient's
-dtype), judged against the scale of the whole gradient: :math:`|a_j| s_j` is how much
-:math:`f` moves when parameter :math:`j` moves by its own magnitude :math:`s_j`, so
-:math:`G/s_i` is the gradient entry that would matter as much as the largest one. A saturated
-sigmoid whose true derivative is 1e-17 and whose float formula gives 0 sits far below it.
-For parameters below float64, the measured difference between the analytic gradient in the
-parameters' dtype and in float64 (times 4) is added to that term: the formula's own
-low-precision rounding, which its condition can make far larger than a few ulps.
-The factor 4 covers the estimate being a single realization (rounding errors of one sign can
-add); :math:`E_i` itself over-covers the :math:`O(h^4)` Richardson error (see `_numdiff`).
-
-An entry **fails** when :math:`|a_i - N_i| > \text{allowed}_i`; it is **inconclusive** when
-the stencil is non-smooth (a kink) and the slope jump can explain the difference, or when
-:math:`f` is not finite inside the stencil. A check whose analytic and numeric values all sit
-below their noise floor (so that an all-zero gradient would have passed too) is **vacuous**: it
-proves nothing, and says so. The same holds for one parameter: when every entry of a parameter
-sits below the noise floor, its entries are inconclusive, since a wrong formula of that size
-could not be told from a right one, unless both sides are exactly 0 in every entry (a parameter
-f does not depend on). A numeric 0 alone is not enough: f's rounding can swamp a small
-parameter's effect entirely.
+For entry :math:`i` (a coordinate, and for vector functions an output), the analytic value
+:math:`a_i`, the numeric :math:`N_i` and the allowed error are those of the error model
+(`gradcheck._engine.numdiff`, the one place it is written). An entry **fails** when
+:math:`|a_i - N_i| > \text{allowed}_i`; it is **inconclusive** when the stencil is non-smooth
+(a kink) and the slope jump can explain the difference, or when :math:`f` is not finite inside
+the stencil. A check whose analytic and numeric values all sit below their noise floor (so
+that an all-zero gradient would have passed too) is **vacuous**: it proves nothing, and says
+so. The same holds for one parameter: when every entry of a parameter sits below the noise
+floor, its entries are inconclusive, since a wrong formula of that size could not be told from
+a right one, unless both sides are exactly 0 in every entry (a parameter f does not depend
+on). A numeric 0 alone is not enough: f's rounding can swamp a small parameter's effect
+entirely.
 """
 
 from __future__ import annotations
@@ -40,7 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from gradcheck._numdiff import Differences, FloatArray
+from gradcheck._engine.numdiff import Differences, FloatArray
 from gradcheck._result import Entry, ParamReport, Status
 
 #: the estimated error of a numeric derivative is multiplied by this before comparing.

@@ -9,7 +9,7 @@ and a 1e-4-scale one are each moved by the same relative amount, and each entry 
 part in each parameter is checked alone (4 evaluations per parameter), so each parameter
 (each argument of `check_vjp`) gets its own verdict. The "coordinate" is :math:`t` in
 :math:`f(x + t u)`; it is differenced with the same stencil and error model as one
-coordinate in full mode (`gradcheck._numdiff`), with the power-of-two step :math:`t =
+coordinate in full mode (`gradcheck._engine.numdiff`), with the power-of-two step :math:`t =
 2^{\mathrm{round}(\log_2 c)}`. The stencil points are the floats :math:`x + o t u` actually
 formed; the analytic side is :math:`\langle g, \tilde u\rangle` with :math:`\tilde u` the
 stencil's combination of the *actual* displacements (so the rounding of :math:`x + o t u`
@@ -41,47 +41,35 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING
 
 import numpy as np
 from numpy.typing import NDArray
 
-from gradcheck._batched import Stack, moved_copies
-from gradcheck._errors import InvalidInputError
-from gradcheck._judge import REPORTED, SAFETY, Block, Verdict, judge
-from gradcheck._numdiff import (
+from gradcheck._engine.judge import REPORTED, SAFETY, Block, Verdict, judge
+from gradcheck._engine.numdiff import (
     OFFSETS,
     Differences,
     FloatArray,
     differences,
+    joined,
+    relative_step,
     scales,
-    step_factor,
     steps,
 )
+from gradcheck._engine.problem import Problem
+from gradcheck._engine.stacks import Stack, moved_copies
 from gradcheck._result import Entry, ParamReport, Status
 from gradcheck._tree import Leaf
 
-if TYPE_CHECKING:
-    from gradcheck._check import _Problem
-
 #: random directions (over all parameters at once).
 DIRECTIONS = 2
-
-
-def draw_seed(seed: int | None) -> int:
-    """``seed``, validated; a fresh one (to be recorded in the result) when it is None."""
-    if seed is None:
-        return int(np.random.SeedSequence().entropy % 2**32)  # type: ignore[operator]
-    if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
-        raise InvalidInputError(f"`seed` must be a non-negative int or None, not {seed!r}.")
-    return int(seed)
 
 
 @dataclass(frozen=True)
 class _Ctx:
     """What every directional check of one run shares."""
 
-    prob: _Problem
+    prob: Problem
     stack: Stack
     grads: list[FloatArray]  # analytic gradient per leaf (float64)
     a_err: list[FloatArray]  # measured low-precision rounding of it, per leaf (flat)
@@ -113,7 +101,7 @@ def _directional(ctx: _Ctx, u: Direction, t: float, name: str) -> Verdict:
 def _fails_along(ctx: _Ctx, u: Direction, t: float) -> bool:
     """`_directional`'s fail decision without building a report (bisection's inner test).
 
-    The rule of `gradcheck._judge` for one entry with the analytic floor given: fail when
+    The rule of `gradcheck._engine.judge` for one entry with the analytic floor given: fail when
     ``|a - N| > SAFETY E + floor``, the stencil is finite, and a kink's slope jump cannot
     explain the difference. Only steers the search: every named entry is judged by `judge`.
     """
@@ -142,11 +130,9 @@ def _along(ctx: _Ctx, u: Direction, t: float) -> tuple[FloatArray, FloatArray, f
 
 
 def _differences(ctx: _Ctx, values: FloatArray, mags: FloatArray, h: float) -> Differences:
-    prob = ctx.prob
-    mag = np.maximum(mags.max(axis=0), np.abs(prob.f0))
-    delta = np.maximum(ctx.ulps * prob.eps_f * mag, prob.noise)
-    d = differences(prob.f0, values[None], np.array([h]), np.asarray(delta)[None])
-    return type(d)(**{k: np.reshape(getattr(d, k), (1, 1)) for k in d.__dataclass_fields__})
+    delta = ctx.prob.delta(mags.max(axis=0), ctx.ulps)
+    d = differences(ctx.prob.f0, values[None], np.array([h]), delta[None])
+    return joined([d], (1, 1))
 
 
 def _judge_one(
@@ -242,7 +228,7 @@ class _Search:
 
 
 def fast_verdict(
-    prob: _Problem,
+    prob: Problem,
     leaves: Sequence[Leaf],
     grads: list[FloatArray],
     a_err: FloatArray,
@@ -265,7 +251,7 @@ def fast_verdict(
             for g, x in zip(grads, prob.base, strict=True)
         ),
         ulps=ulps,
-        factor=step if step is not None else step_factor(ulps, prob.eps_f),
+        factor=relative_step(step, ulps, prob.eps_f),
     )
     t = float(np.exp2(np.round(np.log2(ctx.factor))))
     rng = np.random.default_rng(seed)

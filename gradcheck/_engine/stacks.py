@@ -1,7 +1,8 @@
 r"""Evaluating f at a stack of perturbed parameter sets: a Python loop, or one vectorized call.
 
 A `Stack` evaluates f at ``B`` copies of one leaf (the other leaves at the base point).
-`loop_stack` calls f once per copy. `vector_stack` is for an f that broadcasts over a leading
+`loop_stack` calls f once per copy (and `loop_evaluator`, the plain loop over single
+coordinates, once per perturbed point). `vector_stack` is for an f that broadcasts over a leading
 stack axis of *every* leaf (``vectorized=True``; numpy matmul / elementwise code usually
 does): the moved leaf is passed as a ``(B,) + shape`` array, every other leaf as a read-only
 ``np.broadcast_to`` view of shape ``(B,) + shape`` (no copy), and f must return values of
@@ -23,8 +24,8 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from gradcheck._engine.numdiff import Evaluate, FloatArray, Point
 from gradcheck._errors import InvalidTypeError
-from gradcheck._numdiff import Evaluate, FloatArray, Point
 
 #: bytes one vectorized call of f may allocate (the stacked leaf and f's intermediates).
 MEMORY_BUDGET = 2**28
@@ -188,3 +189,24 @@ def moved_copies(x: FloatArray, idx: NDArray[np.intp], offsets: FloatArray) -> F
     cols = np.repeat(idx, p)
     moved[rows, cols] = (x.reshape(-1)[cols] + offsets.reshape(-1)).astype(x.dtype)
     return moved.reshape(k * p, *x.shape)
+
+
+def loop_evaluator(point: Point, base: list[FloatArray]) -> Evaluate:
+    """An `Evaluate` that calls ``point`` once per perturbed point."""
+
+    def evaluate(
+        leaf: int, idx: NDArray[np.intp], offsets: FloatArray
+    ) -> tuple[FloatArray, FloatArray]:
+        values, mags = [], []
+        for k, i in enumerate(idx):
+            for d in offsets[k]:
+                moved = base[leaf].copy()
+                moved.flat[i] += d
+                moved.flags.writeable = False
+                v, m = point([*base[:leaf], moved, *base[leaf + 1 :]])
+                values.append(v)
+                mags.append(m)
+        shape = (len(idx), offsets.shape[1], *np.shape(values[0]))
+        return np.reshape(values, shape), np.reshape(mags, shape)
+
+    return evaluate

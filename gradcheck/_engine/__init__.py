@@ -1,0 +1,19 @@
+"""The checker engine, shared by every checker (`check_grad`, `check_vjp`, `check_jacobian`).
+
+Modules, each one idea, listed from the bottom of the import graph up (a module imports only
+modules listed before it, plus `gradcheck._errors`, `_tree`, `_result`, `_progress`,
+`_evidence`):
+
+- `options`: the `Options` of one check and their one validator (mode, tolerances, step,
+  ulps, seed).
+- `numdiff`: the stencil, `Differences`, the step choice, and THE error model (module
+  docstring; every other docstring refers to it).
+- `problem`: the checked function prepared: working copies, base value, determinism, the
+  measured rounding `noise`.
+- `analytic`: the user's gradient, deterministic, with its measured low-precision rounding.
+- `judge`: numeric vs analytic, entry by entry, into a `Verdict`.
+- `stacks`: evaluating f at many perturbed points (a loop, or one vectorized call).
+- `complex_step`: the complex-step refinement, used only where it agrees.
+- `full`, `fast`: the two run loops (every entry; random directions with bisection).
+- `run`: the driver: prepare → analytic → full | fast → stable → `CheckResult`.
+"""
