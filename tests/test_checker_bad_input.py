@@ -173,3 +173,73 @@ def test_nested_trees_are_reported_by_path():
         "params['layers'][1]['W']": "fail",
         "params['out'][0]": "pass",
     }
+
+
+def _dense(x, W):
+    return x @ W, (x, W)
+
+
+def _dense_backward(dout, cache):
+    x, W = cache
+    return dout @ W.T, x.T @ dout
+
+
+def _run(checker, mode, **kw):
+    """A passing call of one checker (check_jacobian takes no seed)."""
+    x, W = np.ones((2, 3)), np.full((3, 2), 0.5)
+    if checker == "check_grad":
+        return gradcheck.check_grad(_sq, _dsq, np.ones(3), mode=mode, **kw)
+    if checker == "check_vjp":
+        return gradcheck.check_vjp(_dense, _dense_backward, (x, W), mode=mode, **kw)
+    return gradcheck.check_jacobian(
+        lambda v: 2 * v, lambda v: 2 * np.eye(v.size), x[0], mode=mode, **kw
+    )
+
+
+SEED_USERS = [("check_grad", "full"), ("check_grad", "fast"), ("check_vjp", "full")]
+SEED_USERS += [("check_vjp", "fast")]
+
+
+@pytest.mark.parametrize(("checker", "mode"), SEED_USERS)
+@pytest.mark.parametrize(
+    ("seed", "error"),
+    [
+        pytest.param(True, InvalidTypeError, id="bool"),
+        pytest.param("abc", InvalidTypeError, id="str"),
+        pytest.param(1.0, InvalidTypeError, id="float"),
+        pytest.param(np.random.default_rng(0), InvalidTypeError, id="Generator"),
+        pytest.param(-1, InvalidInputError, id="negative"),
+        pytest.param(np.int64(-3), InvalidInputError, id="negative numpy int"),
+    ],
+)
+def test_a_bad_seed_is_the_same_typed_error_in_every_checker_and_mode(checker, mode, seed, error):
+    # one validator: full mode, which draws no random numbers, rejects what fast mode rejects
+    with pytest.raises(error, match=r"`seed` must be a non-negative int or None"):
+        _run(checker, mode, seed=seed)
+
+
+@pytest.mark.parametrize(("checker", "mode"), SEED_USERS)
+def test_a_numpy_integer_seed_is_accepted_and_recorded_as_an_int(checker, mode):
+    res = _run(checker, mode, seed=np.uint32(7))
+    assert res.status == "pass"
+    assert res.seed == 7
+    assert type(res.seed) is int
+
+
+@pytest.mark.parametrize("checker", ["check_grad", "check_vjp", "check_jacobian"])
+@pytest.mark.parametrize(
+    ("kw", "error", "match"),
+    [
+        pytest.param({"rtol": None}, InvalidTypeError, "`rtol` must be a real number", id="rtol"),
+        pytest.param({"atol": "0"}, InvalidTypeError, "`atol` must be a real number", id="atol"),
+        pytest.param({"step": [0.1]}, InvalidTypeError, "`step` must be a real number", id="step"),
+        pytest.param({"ulps": True}, InvalidTypeError, "`ulps` must be a real number", id="ulps"),
+        pytest.param({"ulps": 0.5}, InvalidInputError, "`ulps` must be a finite number >= 1"),
+        pytest.param({"atol": np.inf}, InvalidInputError, "`atol` must be a finite number >= 0"),
+        pytest.param({"mode": "slow"}, InvalidInputError, "`mode` must be one of"),
+    ],
+)
+def test_options_are_validated_alike_by_every_checker(checker, kw, error, match):
+    kw = dict(kw)
+    with pytest.raises(error, match=match):
+        _run(checker, kw.pop("mode", "full"), **kw)
