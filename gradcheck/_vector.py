@@ -74,22 +74,15 @@ def check_vjp(
     with that axis). Other options and the error model: see `check_grad`.
     """
     o = Options(mode, rtol, atol, step, ulps, seed, vectorized=vectorized)
-    seed = draw_seed(o.seed)
+    seed = draw_seed(o.seed)  # the cotangent is random in either mode: always recorded
+    o = replace(o, seed=seed)
     names = tuple(names) if names is not None else tuple(f"args[{i}]" for i in range(len(args)))
     if len(names) != len(args):
         raise InvalidInputError(f"`names` has {len(names)} names for {len(args)} arguments.")
     leaves = [validate_params(a, n)[0] for a, n in zip(args, names, strict=True)]
     if any(not isinstance(a, np.ndarray) for a in args):
         raise InvalidTypeError("`args` must be a sequence of ndarrays, one per forward argument.")
-    out0 = forward(*[a.copy() for a in args])[0]
-    outs = _outputs(out0, "forward(*args)")
-    # a stream of its own: a caller who draws the data from default_rng(seed) and passes the
-    # same seed must not get a cotangent made of the data's own draws (v − v̄ ∝ x̂ makes a
-    # normalization layer's check vacuous).
-    stream = np.random.default_rng(np.random.SeedSequence([seed, _COTANGENT_TAG]))
-    drawn = cotangents([o.shape for o in outs], stream)
-    v = [c.astype(o.dtype) for c, o in zip(drawn, outs, strict=True)]
-    dout: Any = tuple(v) if isinstance(out0, tuple | list) else v[0]
+    v, dout = _cotangent(forward(*[a.copy() for a in args])[0], seed)
 
     def raw(xs: list[FloatArray]) -> tuple[Any, Any]:
         ys = _outputs(forward(*xs)[0], "forward(*args)")
@@ -111,8 +104,20 @@ def check_vjp(
         fresh = [Leaf(leaf.path, x) for leaf, x in zip(leaves, xs, strict=True)]
         return validate_grad(tuple(args), fresh, tuple(g), "backward(dout, cache)")
 
-    o = replace(o, seed=seed)
     return run_scalar(raw, analytic, leaves, "<v, forward(*args)>", label(forward), o)
+
+
+def _cotangent(out0: Any, seed: int) -> tuple[list[FloatArray], Any]:
+    """The random cotangent ``v`` (one array per output, in its dtype) and ``dout`` as
+    ``backward`` receives it (a tuple when ``forward`` returns one)."""
+    outs = _outputs(out0, "forward(*args)")
+    # a stream of its own: a caller who draws the data from default_rng(seed) and passes the
+    # same seed must not get a cotangent made of the data's own draws (v − v̄ ∝ x̂ makes a
+    # normalization layer's check vacuous).
+    stream = np.random.default_rng(np.random.SeedSequence([seed, _COTANGENT_TAG]))
+    drawn = cotangents([y.shape for y in outs], stream)
+    v = [c.astype(y.dtype) for c, y in zip(drawn, outs, strict=True)]
+    return v, tuple(v) if isinstance(out0, tuple | list) else v[0]
 
 
 def _stacked_inner(
