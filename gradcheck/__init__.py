@@ -7,7 +7,8 @@
 
 Public names: `check_grad`, `assert_grad`, `check_vjp`, `check_jacobian`, the result types
 `CheckResult`, `Entry`, `ParamReport`, `Status`, and the errors (`GradcheckError` and its
-subclasses). ``help(gradcheck.check_grad)`` documents the error model behind the tolerance.
+subclasses). ``help(gradcheck.check_grad)`` summarizes the error model behind the tolerance;
+`gradcheck._engine.numdiff` writes it out.
 """
 
 from gradcheck._check import assert_grad, check_grad

@@ -71,7 +71,8 @@ def check_vjp(
     can make small. ``mode="fast"`` checks random directions per argument, so every argument
     still gets its own verdict, and names wrong entries by bisection. ``vectorized=True``:
     ``forward`` broadcasts over a leading stack axis of every argument (returning outputs
-    with that axis). Other options and the error model: see `check_grad`.
+    with that axis). Other options: see `check_grad`; the error model:
+    `gradcheck._engine.numdiff`.
     """
     o = Options(mode, rtol, atol, step, ulps, seed, vectorized=vectorized)
     seed = draw_seed(o.seed)  # the cotangent is random in either mode: always recorded
