@@ -77,9 +77,11 @@ def seed_value(seed: object) -> int | None:
     if seed is None:
         return None
     if isinstance(seed, bool) or not isinstance(seed, int | np.integer):
+        what = "" if isinstance(seed, np.random.Generator) else f" {seed!r}"
         raise InvalidTypeError(
-            f"`seed` must be a non-negative int or None, not {type(seed).__name__} {seed!r} "
-            "(pass an int such as 0; a Generator cannot be recorded and replayed)."
+            f"`seed` must be a non-negative int or None, not a {type(seed).__name__}{what}: "
+            "pass an int such as 0 (it is recorded in the result, so the run replays; a "
+            "Generator's state cannot be)."
         )
     if seed < 0:
         raise InvalidInputError(f"`seed` must be a non-negative int or None, not {seed!r}.")
