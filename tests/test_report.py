@@ -1,34 +1,47 @@
 """The report writers: what they quote is escaped (HTML and Markdown), the page is
-self-contained and its math readable without a CDN, figures are embedded or explained."""
+self-contained and its math is MathML (no CDN), figures are embedded or explained."""
 
 from __future__ import annotations
 
 import base64
+import doctest
 import json
 import re
+import subprocess
+import sys
 from html.parser import HTMLParser
 
 import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
+from markdown_it import MarkdownIt
 
 from gradcheck.catalogue import Catalogue, Entry, load
 from gradcheck.report import (
     FigureOutcome,
+    _commonmark,
+    _mathml,
+    _mdescape,
     build_document,
     render_html,
     render_json,
     render_markdown,
 )
-from gradcheck.report._latex import latex_to_html
-from gradcheck.report._markup import md_code, md_text
+from gradcheck.report._document import STATUS_MARK
+from gradcheck.report._mdescape import md_code, md_text
 from lstm_gradients import CATALOGUE  # the article's real catalogue: a demanding page to render
+from tests._report_pages import page_formulas
 
-ALLOWED_TAGS = {
+PAGE_TAGS = {
     "html", "head", "meta", "title", "style", "body", "h1", "h2", "h3", "p", "strong", "em",
     "code", "table", "tr", "th", "td", "a", "span", "ul", "li", "div", "blockquote", "br",
-    "figure", "img", "figcaption", "sub", "sup", "b",
+    "figure", "img", "figcaption",
 }  # fmt: skip
+# What CommonMark makes of authored text (a "# x" statement is a heading, "1. x" a list, ...);
+# raw HTML is off, so none of these comes from a tag the author typed.
+MARKDOWN_TAGS = {"h4", "h5", "h6", "ol", "hr", "pre", "thead", "tbody"}
+MATHML_TAGS = set(_mathml._TAGS)
+ALLOWED_TAGS = PAGE_TAGS | MARKDOWN_TAGS | MATHML_TAGS
 
 # Printable text of any script, with the characters that matter to HTML and Markdown boosted.
 hostile = (
@@ -62,10 +75,13 @@ class _Collect(HTMLParser):
     def __init__(self):
         super().__init__(convert_charrefs=True)
         self.tags, self.code = set(), []
+        self.images = []  # the src of every <img>
         self._in_code = False
 
     def handle_starttag(self, tag, attrs):
         self.tags.add(tag)
+        if tag == "img":
+            self.images.append(dict(attrs).get("src", ""))
         self._in_code = tag == "code"
         if self._in_code:
             self.code.append("")
@@ -81,11 +97,13 @@ class _Collect(HTMLParser):
 @given(text=hostile)
 @example(text="<script>alert('x')</script>")
 @example(text="a | b `c` $d$ **e**")
+@example(text="![x](http://example.com/x.png) $\\text{<b>}$")  # no image load, no <b>
 def test_html_escapes_every_quoted_string(text):
     doc, nodeid = _doc(text)
     parser = _Collect()
     parser.feed(render_html(doc))
     assert parser.tags <= ALLOWED_TAGS  # nothing the user wrote became a tag
+    assert parser.images == []  # Markdown images are off: the page loads nothing
     assert nodeid in parser.code  # the test ID is shown verbatim
     assert text in parser.code  # so is the failure message
 
@@ -96,10 +114,9 @@ def test_html_escapes_every_quoted_string(text):
 @example(text="``<script>`")  # found by Hypothesis: unequal backtick runs are not a code span
 @example(text="$<script>$")  # found by Hypothesis: math spans must not carry raw HTML
 def test_markdown_escapes_every_quoted_string(text):
-    markdown_it = pytest.importorskip("markdown_it")
     doc, nodeid = _doc(text)
     md = render_markdown(doc)
-    tokens = markdown_it.MarkdownIt("commonmark").enable("table").parse(md)
+    tokens = MarkdownIt("commonmark").enable("table").parse(md)
     inline = [t for tok in tokens if tok.children for t in tok.children]
     raw_html = [t.content for t in inline if t.type == "html_inline"]
     raw_html += [t.content for t in tokens if t.type == "html_block"]
@@ -111,11 +128,10 @@ def test_markdown_escapes_every_quoted_string(text):
 
 @given(text=hostile)
 def test_markdown_table_cells_stay_in_their_columns(text):
-    markdown_it = pytest.importorskip("markdown_it")
     doc, _ = _doc(text)
     table = next(line for line in render_markdown(doc).splitlines() if line.startswith("| [EQ-1]"))
     html = (
-        markdown_it.MarkdownIt("commonmark")
+        MarkdownIt("commonmark")
         .enable("table")
         .render("| a | b | c | d | e | f |\n|---|---|---|---|---|---|\n" + table)
     )
@@ -129,21 +145,67 @@ def test_md_text_and_md_code_examples():
 
 
 def test_the_article_page_is_self_contained_and_its_math_has_no_latex_left():
-    html = render_html(build_document({}, load(CATALOGUE)))
+    cat = load(CATALOGUE)
+    html = render_html(build_document({}, cat))
     assert "<script" not in html
     assert not re.findall(r"""(?:src|href)=['"](?!#|data:)""", html)  # no network references
-    visible = re.sub(r"<code>.*?</code>|title='[^']*'", "", html, flags=re.S)
-    assert not re.findall(r"\\[A-Za-z]+", visible)  # every LaTeX command became a symbol
+    assert "class='latex'" not in html  # no formula fell back to LaTeX
+    assert html.count("<math ") == len(page_formulas(cat))  # each formula is one <math>
+    visible = re.sub(r"<style>.*?</style>", "", html, flags=re.S)
+    assert not re.findall(r"\\[A-Za-z]+", visible)  # every LaTeX command became MathML
     assert "$" not in visible
 
 
-def test_latex_becomes_readable_html():
-    assert latex_to_html(r"\frac{\partial E_t}{\partial W_x}") == (
-        "<span class='frac'>(∂ E<sub>t</sub>)/(∂ W<sub>x</sub>)</span>"
+def test_status_marks_need_no_emoji_font():
+    """Emoji (✅ ❌ ⬜, ⚠ with U+FE0F) are boxes where no emoji font is installed: the page
+    shows styled badges, the Markdown text symbols that text fonts have, then the word."""
+    proof = {"ids": {"EQ-1": {"status": "proven", "tests": []}}}
+    entries = (Entry(id="EQ-1", heading="h"), Entry(id="EQ-2", heading="h"))
+    doc = build_document(proof, Catalogue(name="c", entries=entries))
+    html, md = render_html(doc), render_markdown(doc)
+    emoji = re.compile("[\u2705\u274c\u2b1c\ufe0f\U0001f000-\U0001faff]")
+    assert not emoji.search(html)
+    assert not emoji.search(md)
+    assert "<span class='badge proven'>proven</span>" in html
+    assert "<span class='badge unproven'>unproven</span>" in html
+    assert "| ✓ proven |" in md
+    assert "| ○ unproven |" in md
+    assert set(STATUS_MARK.values()) == {"✓", "✗", "⚠", "○"}
+
+
+def test_the_page_names_cjk_fonts():
+    html = render_html(build_document({}, load(CATALOGUE)))
+    style = html[html.index("<style>") : html.index("</style>")]
+    assert "Noto Sans CJK SC" in style
+    assert "WenQuanYi Micro Hei" in style  # Debian's fonts-wqy-microhei, which .ci/run installs
+
+
+@pytest.mark.parametrize("module", [_mathml, _commonmark, _mdescape])
+def test_the_report_modules_examples_hold(module):
+    assert doctest.testmod(module).failed == 0
+
+
+@pytest.mark.parametrize(
+    ("module", "package"),
+    [("latex2mathml", "latex2mathml"), ("markdown_it", "markdown-it-py"),
+     ("mdit_py_plugins", "mdit-py-plugins")],
+)  # fmt: skip
+def test_without_the_report_extra_the_page_names_it_and_markdown_still_works(module, package):
+    code = (
+        f"import sys; sys.modules[{module!r}] = None\n"
+        "from gradcheck.catalogue import Catalogue, Entry\n"
+        "from gradcheck.report import build_document, render_html, render_markdown\n"
+        "doc = build_document({}, Catalogue(name='c', entries=(Entry(id='EQ-1'),)))\n"
+        "assert 'EQ-1' in render_markdown(doc)\n"
+        "render_html(doc)\n"
     )
-    assert latex_to_html(r"\|W\|_2\le\rho^{t-k}") == "‖W‖<sub>2</sub> ≤ ρ<sup>t-k</sup>"
-    assert latex_to_html(r"\sqrt{\sigma^2+\varepsilon}") == "√(σ<sup>2</sup>+ε)"
-    assert latex_to_html("a<b>c") == "a&lt;b&gt;c"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 1
+    last = result.stderr.strip().splitlines()[-1]
+    assert last == (
+        f"ModuleNotFoundError: proof.html needs {package}, which comes with gradcheck's report "
+        "extra: pip install 'gradcheck[report]' (or write only md and json)."
+    )
 
 
 def test_figures_are_embedded_in_html_and_linked_from_markdown():

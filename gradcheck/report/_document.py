@@ -11,7 +11,9 @@ from gradcheck.catalogue import Catalogue, Entry
 
 __all__ = ["STATUS_MARK", "FigureOutcome", "ProofDocument", "Row"]
 
-STATUS_MARK = {"proven": "✅", "failed": "❌", "skipped": "⚠️", "unproven": "⬜"}
+# Text symbols, not emoji: common text fonts (DejaVu, Segoe UI Symbol, ...) have them, so the
+# marks read on a machine without an emoji font; the status word follows each mark anyway.
+STATUS_MARK = {"proven": "✓", "failed": "✗", "skipped": "⚠", "unproven": "○"}
 
 
 @dataclass(frozen=True)

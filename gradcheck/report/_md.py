@@ -16,7 +16,7 @@ from gradcheck.report._document import (
     describe_test,
     fmt_error,
 )
-from gradcheck.report._markup import md_authored, md_code, md_keep_math, md_text
+from gradcheck.report._mdescape import md_authored, md_code, md_keep_math, md_text
 
 __all__ = ["render_markdown"]
 
