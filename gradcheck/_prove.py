@@ -18,12 +18,13 @@ import shlex
 import subprocess
 import sys
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from gradcheck import _sharing
 from gradcheck.catalogue import Catalogue, CatalogueError, empty, load
 from gradcheck.pytest_plugin import summary_lines
 from gradcheck.report._document import FigureOutcome
@@ -48,6 +49,14 @@ class ProveOptions:
     catalogue: str | None = None
     figures: bool = True
     pytest_args: Sequence[str] = field(default_factory=tuple)
+    # proofs beyond one machine (gradcheck._sharing): example database, replay only, local
+    # mirror, shard I/N, and what a campaign adds to the report's environment block
+    database: str | None = None
+    read_only: bool = False
+    mirror: str | None = None
+    shard: str | None = None
+    extra_environment: Mapping[str, str] = field(default_factory=dict)
+    campaign_examples: Mapping[str, int] = field(default_factory=dict)  # per test node ID
 
 
 def _plugin_autoloads() -> bool:
@@ -70,6 +79,7 @@ def pytest_command(opts: ProveOptions, proof_json: Path, seed: int | None) -> li
         cmd += ["-n", str(opts.workers)]
     if seed is not None:
         cmd += [f"--hypothesis-seed={seed}"]
+    cmd += _sharing.pytest_flags(opts.read_only, opts.mirror, opts.shard)
     return [*cmd, "-q", "-rfE", *opts.pytest_args]
 
 
@@ -128,7 +138,7 @@ def _cli_args(opts: ProveOptions, seed: int | None) -> list[str]:
         args += ["--seed", str(seed)]
     if opts.catalogue:
         args += ["--catalogue", opts.catalogue]
-    return args
+    return args + _sharing.cli_flags(opts.database, opts.read_only, opts.mirror, opts.shard)
 
 
 def prove(opts: ProveOptions) -> int:
@@ -142,14 +152,19 @@ def prove(opts: ProveOptions) -> int:
         except CatalogueError as exc:
             print(f"gradcheck prove: {exc}", file=sys.stderr)
             return 4
+    problem = _sharing.prove_check(opts.database, opts.mirror, opts.shard)
+    if problem or (opts.database and opts.seed is not None):
+        problem = problem or "--seed makes Hypothesis ignore the example database; drop one."
+        print(f"gradcheck prove: {problem}", file=sys.stderr)
+        return 2
     seed = opts.seed
-    if seed is None and opts.profile not in _DERANDOMIZED:
+    if seed is None and opts.profile not in _DERANDOMIZED and not opts.database:
         seed = secrets.randbelow(2**32)
     with tempfile.TemporaryDirectory(prefix="gradcheck-prove-") as tmp:
         proof_json = Path(tmp) / "outcomes.json"
         cmd = pytest_command(opts, proof_json, seed)
         print("$ " + shlex.join(cmd), flush=True)
-        rc = subprocess.call(cmd)
+        rc = subprocess.call(cmd, env=_sharing.pytest_env(opts.database))
         if not proof_json.exists():
             print(
                 f"gradcheck prove: pytest exited with {rc} before any outcome was recorded.",
@@ -166,7 +181,12 @@ def prove(opts: ProveOptions) -> int:
     catalogue = load(used) if used else empty()
     env = environment(opts, seed, cmd)
     env["catalogue"] = f"{catalogue.name} ({catalogue.where()}, {len(catalogue)} IDs)"
+    env.update(_sharing.report_environment(proof, opts.database, opts.profile, seed))
+    env.update(opts.extra_environment)
+    env.update(_sharing.examples_per_id(proof, opts.campaign_examples))
     _write(opts, catalogue, proof, env)
+    if opts.shard:
+        return _sharing.shard_exit_status(proof, rc, opts.allow_unproven)
     return _exit_status(proof, rc, opts.allow_unproven)
 
 

@@ -31,20 +31,28 @@ Outcomes per ID
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import os
 from collections.abc import Callable, Generator, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from gradcheck import _evidence
+from gradcheck import _evidence, _sharing
 from gradcheck.catalogue import Catalogue, CatalogueError, empty, load
 
-__all__ = ["PROOF_SCHEMA", "Evidence", "Ledger", "ProofRecorder", "record_evidence"]
+__all__ = [
+    "PROOF_SCHEMA",
+    "Evidence",
+    "Ledger",
+    "ProofRecorder",
+    "proof_from_tests",
+    "record_evidence",
+]
 
 PROOF_SCHEMA = "gradcheck.proof/1"
 _KEY = "gradcheck"
@@ -138,6 +146,7 @@ class Ledger:
         self.figures = figures
         self.tests: dict[str, TestOutcome] = {}
         self.failed_without_ids: list[str] = []
+        self.provenance: dict[str, str] = {}  # database, shard: how the proof was obtained
 
     def add_report(self, report: pytest.TestReport) -> None:
         payload: Any = next((v for k, v in report.user_properties if k == _KEY), None)
@@ -178,7 +187,28 @@ class Ledger:
             "ids": ids,
             "tests": {k: t.__dict__ for k, t in sorted(self.tests.items())},
             "failed_without_ids": self.failed_without_ids,
+            "provenance": dict(self.provenance),
         }
+
+
+def proof_from_tests(
+    catalogue: Catalogue,
+    tests: dict[str, dict[str, Any]],
+    figures: str = "",
+    failed_without_ids: list[str] | None = None,
+) -> dict[str, Any]:
+    """The plugin's proof dict rebuilt from per-test records (``proof["tests"]``), with each
+    ID's status decided by the same rule as a live run (`_id_row`): for ``merge-proofs``.
+    Every field of a record is kept in ``tests``; unknown ones do not reach `TestOutcome`."""
+    known = {f.name for f in fields(TestOutcome)}
+    ledger = Ledger(catalogue, figures=figures)
+    for nodeid, record in tests.items():
+        kept = {k: v for k, v in record.items() if k in known}
+        ledger.tests[nodeid] = TestOutcome(**{**kept, "nodeid": nodeid})
+    ledger.failed_without_ids = list(failed_without_ids or [])
+    out = ledger.to_dict()
+    out["tests"] = {k: dict(tests[k]) for k in sorted(tests)}
+    return out
 
 
 def _verdict(report: pytest.TestReport) -> str:
@@ -244,9 +274,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption(
         "--gradcheck-profile",
         metavar="NAME",
-        help="load this Hypothesis profile (dev, ci, thorough are registered if the project "
-        "has not registered them itself).",
+        help="load this Hypothesis profile (dev, ci, thorough, campaign are registered if the "
+        "project has not registered them itself).",
     )
+    _sharing.add_options(group, parser)
     parser.addini("gradcheck_catalogue", "JSON catalogue for the proves marker", default="")
     parser.addini(
         "gradcheck_figures",
@@ -264,18 +295,21 @@ def _load_profile(name: str) -> None:
         "dev": {"max_examples": 20, "deadline": None},
         "ci": {"max_examples": 50, "deadline": None, "derandomize": True, "database": None},
         "thorough": {"max_examples": 1000, "deadline": None},
+        # `gradcheck campaign`: HypoFuzz fuzzes only tests that are not derandomized
+        "campaign": {"deadline": None, "derandomize": False},
     }
     try:
         settings.get_profile(name)
     except InvalidArgument:
         if name not in defaults:
             raise pytest.UsageError(
-                f"Hypothesis profile {name!r} is not registered; use dev, ci or thorough."
+                f"Hypothesis profile {name!r} is not registered; use dev, ci, thorough or campaign."
             ) from None
         settings.register_profile(name, **defaults[name])
     settings.load_profile(name)
 
 
+@pytest.hookimpl(trylast=True)  # after Hypothesis' own profile options: the database goes on top
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers",
@@ -293,6 +327,7 @@ def pytest_configure(config: pytest.Config) -> None:
     if profile:
         _load_profile(str(profile))
     ledger = Ledger(catalogue, figures=str(config.getini("gradcheck_figures") or ""))
+    ledger.provenance = _sharing.configure(config)
     config.stash[_ledger_key] = ledger
     config.pluginmanager.register(_ProofSession(config, ledger), "gradcheck-proof-session")
 
@@ -391,6 +426,10 @@ def _count_hypothesis_examples(item: pytest.Item, counted: list[int]) -> Callabl
     if handle is None or inner is None:
         return _noop
 
+    # functools.wraps keeps the test's identity: Hypothesis derives the example-database key
+    # from the inner test's source, signature and digest attribute (function_digest), and names
+    # it in "Falsifying example: ..."; a bare wrapper gave every test one shared key.
+    @functools.wraps(inner)
     def counting(*args: Any, **kwargs: Any) -> Any:
         out = inner(*args, **kwargs)
         counted[0] += 1
@@ -416,7 +455,15 @@ class _ProofSession:
         # with their user_properties; the controller writes the result.
         self.ledger.add_report(report)
 
+    @pytest.hookimpl(trylast=True)  # the shard splits what every other plugin kept
+    def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
+        _sharing.select_shard(self.config, items)
+
+    def pytest_unconfigure(self) -> None:
+        _sharing.unconfigure(self.config)
+
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        self.ledger.provenance.update(_sharing.finish(self.config))
         out = self.config.getoption("--gradcheck-proof")
         if out and not hasattr(self.config, "workerinput"):
             path = Path(out)
@@ -430,6 +477,8 @@ class _ProofSession:
         terminalreporter.section("gradcheck proof")
         for line in summary_lines(self.ledger.to_dict(), self.ledger.catalogue):
             terminalreporter.write_line(line)
+        for key, value in self.ledger.provenance.items():
+            terminalreporter.write_line(f"{key}: {value}")
 
 
 def summary_lines(data: dict[str, Any], catalogue: Catalogue, width: int = 100) -> Iterator[str]:

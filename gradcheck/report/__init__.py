@@ -68,6 +68,9 @@ def render_json(doc: ProofDocument) -> str:
         "catalogue": doc.proof.get("catalogue", {"name": doc.catalogue.name}),
         "ids": ids,
         "tests": doc.proof.get("tests", {}),
+        "failed_without_ids": doc.proof.get("failed_without_ids", []),
+        # how the proof was obtained (database, shard): what merge-proofs checks
+        "provenance": doc.proof.get("provenance", {}),
         "figures": [f.to_dict() for f in doc.figures],
         "environment": doc.environment,
     }
