@@ -24,8 +24,8 @@ import os
 import re
 import sys
 import tempfile
-from pathlib import Path
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 import pytest
