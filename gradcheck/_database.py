@@ -61,6 +61,7 @@ __all__ = [
     "lost_events",
     "open_database",
     "parse_url",
+    "unreachable",
 ]
 
 PASSWORD_ENV = "GRADCHECK_REDIS_PASSWORD"
@@ -364,6 +365,18 @@ def _shared(url: DatabaseURL, check: bool) -> ExampleDatabase:
     from hypothesis.extra.redis import RedisExampleDatabase
 
     return SharedDatabase(url, RedisExampleDatabase(client))
+
+
+def unreachable(url: str | DatabaseURL) -> str | None:
+    """Why a Redis database cannot be used right now (a fresh connection), or None if it can."""
+    parsed = url if isinstance(url, DatabaseURL) else parse_url(url)
+    if parsed.kind != "redis":
+        return None
+    try:
+        check_reachable(_connect(parsed), parsed)
+    except DatabaseUnavailable as exc:
+        return str(exc)
+    return None
 
 
 _CACHE: dict[tuple[str, str, bool, str], ExampleDatabase] = {}

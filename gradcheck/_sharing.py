@@ -119,6 +119,7 @@ def configure(config: pytest.Config) -> dict[str, str]:
     except DatabaseError as exc:
         raise pytest.UsageError(str(exc)) from None
     _load_with_database(db)
+    state["database"] = True
     provenance["database"] = parse_url(url).masked
     provenance["database mode"] = "read-only (replay)" if read_only else "read-write"
     if mirror:
@@ -151,6 +152,21 @@ def select_shard(config: pytest.Config, items: list[pytest.Item]) -> None:
     if drop:
         config.hook.pytest_deselected(items=drop)
         items[:] = keep
+
+
+def align_database_keys(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Give every Hypothesis test the database key HypoFuzz gives it, so that each replays what
+    a campaign found.
+
+    Hypothesis derives a test's key from its source and, for parametrized tests only, its node
+    ID; HypoFuzz 25.11.1 adds the node ID for every test. Without this, a plain run would look
+    for an unparametrized test's examples under another key than the one the fuzzer wrote."""
+    if not config.stash.get(_state_key, {}).get("database"):
+        return
+    for item in items:
+        inner = getattr(getattr(getattr(item, "obj", None), "hypothesis", None), "inner_test", None)
+        if inner is not None:
+            inner._hypothesis_internal_add_digest = item.nodeid.encode()
 
 
 def finish(config: pytest.Config) -> dict[str, str]:

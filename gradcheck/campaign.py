@@ -32,7 +32,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from gradcheck._campaign_worker import CAMPAIGN_DIR_ENV, read_stats
-from gradcheck._database import EVENTS_ENV, DatabaseError, lost_events, open_database, parse_url
+from gradcheck._database import (
+    EVENTS_ENV,
+    DatabaseError,
+    lost_events,
+    open_database,
+    parse_url,
+    unreachable,
+)
 from gradcheck._errors import GradcheckError
 from gradcheck._sharing import DATABASE_ENV, MIRROR_ENV
 
@@ -180,6 +187,10 @@ def fuzz(
                 result.ended = _early_end(proc.returncode, state / "fuzz.log")
     _update(result, state, start)
     result.lost = lost_events(state / "events.jsonl")
+    gone = None if result.lost else unreachable(opts.database)
+    if gone:  # lost while no worker was writing (e.g. every test had failed)
+        stamp = time.strftime("%H:%M:%S")
+        result.lost = [{"at": stamp, "reason": f"found unreachable at the end: {gone}"}]
     return result
 
 

@@ -458,6 +458,7 @@ class _ProofSession:
     @pytest.hookimpl(trylast=True)  # the shard splits what every other plugin kept
     def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
         _sharing.select_shard(self.config, items)
+        _sharing.align_database_keys(self.config, items)
 
     def pytest_unconfigure(self) -> None:
         _sharing.unconfigure(self.config)
