@@ -18,7 +18,7 @@ from scipy.special import expit
 import gradcheck
 from gradcheck.strategies import spectral_matrices
 from lstm_gradients.proofs.test_lstm import EXPENSIVE
-from lstm_gradients.specs import gru, lstm
+from lstm_gradients.specs import Spec, gru, lstm, spec
 from lstm_gradients.specs.gru import (
     VARIANTS,
     coupled_cell_update,
@@ -73,9 +73,8 @@ class Problem:
     def H(self) -> int:
         return self.W_h.shape[0]
 
-    def spec(self, kind: str) -> gru.Spec:
-        name = f"gru.{kind}[{self.convention},reset_{self.reset}]"
-        return next(s for s in gru.SPECS if s.name == name)
+    def spec(self, kind: str) -> Spec:
+        return spec(f"gru.{kind}[{self.convention},reset_{self.reset}]")
 
     @property
     def moderate(self) -> bool:
@@ -455,8 +454,9 @@ def test_the_gru_is_more_than_merged_gates(T, H, D):
     parameter count is 3 blocks, not 4 (one fewer, not two: the reset gate takes a block
     back), read off the registry's shapes; (2) an LSTM cell with f, i, g near 1 grows like t
     (c_T > T(1 − 1e-3), LSTM-2's witness) while the GRU driven as hard stays in (−1, 1)."""
-    shapes_l = lstm.SPECS[0].arg_shapes(N=1, D=D, H=H)[3:]
-    shapes_g = gru.SPECS[0].arg_shapes(N=1, D=D, H=H)[2:5]  # W_x, W_h, b_x (one bias)
+    shapes_l = spec("lstm.step").arg_shapes(N=1, D=D, H=H)[3:]
+    # W_x, W_h, b_x (one bias)
+    shapes_g = spec("gru.step[article,reset_before]").arg_shapes(N=1, D=D, H=H)[2:5]
     counts = parameter_counts(D, H)
     assert counts["lstm"] == sum(int(np.prod(s)) for s in shapes_l)
     assert counts["gru"] == sum(int(np.prod(s)) for s in shapes_g)

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 import gradcheck
 from gradcheck.strategies import spectral_matrices
-from lstm_gradients.specs import lstm
+from lstm_gradients.specs import spec
 from lstm_gradients.specs.lstm import (
     gates,
     lstm_backward,
@@ -71,7 +71,7 @@ class Problem:
     @property
     def moderate(self) -> bool:
         """FD trust region of the spec (every pre-activation |a| <= 10, see specs.lstm)."""
-        return lstm.SPECS[1].well_conditioned(*self.args)
+        return spec("lstm.sequence").well_conditioned(*self.args)
 
     def one(self, n: int = 0) -> Problem:
         """Sequence n alone (N = 1)."""
@@ -218,7 +218,7 @@ def test_peephole_step_backward_matches_finite_differences(p, p_scale, seed):
     """The peephole variant (gates see the cell), every argument including the peepholes."""
     pp = p_scale * np.random.default_rng(p.seed + 1).standard_normal((3, p.H))
     args = (*p.step_args, pp)
-    assume(lstm.SPECS[2].well_conditioned(*args))  # includes the peephole terms
+    assume(spec("lstm.peephole_step").well_conditioned(*args))  # includes the peephole terms
     res = gradcheck.check_vjp(
         peephole_step_forward, peephole_step_backward, args, seed=seed, names=(*STEP_NAMES, "p")
     )

@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 
 import gradcheck
 from lstm_gradients.proofs._verdicts import assert_pass
-from lstm_gradients.specs import activations, mlp
+from lstm_gradients.specs import activations, mlp, spec
 from lstm_gradients.specs.activations import IDENTITY
 from lstm_gradients.specs.mlp import (
     article_index_form,
@@ -62,7 +62,7 @@ class Net:
 
     def moderate(self) -> bool:
         """The FD trust region of `mlp.network` (every |pre-activation| <= 15)."""
-        return mlp.SPECS[0].well_conditioned(self.x, self.V, self.gamma, self.W, self.theta)
+        return spec("mlp.network").well_conditioned(self.x, self.V, self.gamma, self.W, self.theta)
 
 
 def make_net(seed, d=1, q=1, l=1, N=1, x_scale=1.0, w_scale=1.0, thresholds=True):  # noqa: E741
@@ -181,7 +181,7 @@ def test_squared_error_is_nonnegative_and_zero_only_at_the_target(seed, n, scale
 # ---------------------------------------------------------------------------------------------
 
 
-LOSS = next(spec for spec in mlp.SPECS if spec.name == "mlp.loss")
+LOSS = spec("mlp.loss")
 
 
 @pytest.mark.proves(*LOSS.ids, "ERR-1")

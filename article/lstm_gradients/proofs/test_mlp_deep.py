@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 import gradcheck
 from gradcheck.strategies import spectral_matrices
-from lstm_gradients.specs import mlp
+from lstm_gradients.specs import spec
 from lstm_gradients.specs.activations import IDENTITY, RELU, SIGMOID, sigmoid
 from lstm_gradients.specs.mlp import (
     backprop_deltas,
@@ -33,7 +33,7 @@ from lstm_gradients.specs.mlp import (
 EPS = np.finfo(np.float64).eps
 SEEDS = st.integers(0, 2**32 - 1)
 SLACK = 1 + 1e-10  # see the module docstring
-DEEP_SIGMOID = next(spec for spec in mlp.SPECS if spec.name == "mlp.deep_sigmoid")
+DEEP_SIGMOID = spec("mlp.deep_sigmoid")
 
 
 def top_right_singular_vector(W):

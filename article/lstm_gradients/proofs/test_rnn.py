@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 import gradcheck
 from gradcheck.strategies import spectral_matrices
-from lstm_gradients.specs import rnn
+from lstm_gradients.specs import rnn, spec
 from lstm_gradients.specs.rnn import (
     article_dE_dparams,
     article_dEt_dparams,
@@ -73,7 +73,7 @@ class Problem:
     @property
     def moderate(self) -> bool:
         """FD trust region of the spec (|pre-activation| <= 10, see specs.rnn)."""
-        return rnn.SPECS[1].well_conditioned(*self.rnn_args)
+        return spec("rnn.sequence").well_conditioned(*self.rnn_args)
 
 
 def make_problem(

@@ -9,7 +9,8 @@ Conventions (``../shared/docs/spec-conventions.md``):
 * The LSTM packs its four blocks in the order ``i, f, o, g`` (CS231n).
 * ``*_forward(*args) -> (out, cache)``; ``*_backward(dout, cache) -> (one gradient per arg)``.
 * Gradients are named ``d`` + the argument (``dW_x``, ``ds_prev``).
-* Each module exports ``SPECS``, a tuple of `Spec` records; ``ALL_SPECS`` is the registry.
+* Each module exports ``SPECS``, a tuple of `Spec` records; ``ALL_SPECS`` is the registry and
+  `spec` looks a record up by its name (``spec("lstm.step")``).
 """
 
 from __future__ import annotations
@@ -27,4 +28,19 @@ ALL_SPECS: tuple[Spec, ...] = (
     *normalization.SPECS,
 )
 
-__all__ = ["ALL_SPECS", "Spec"]
+_BY_NAME: dict[str, Spec] = {record.name: record for record in ALL_SPECS}
+
+
+def spec(name: str) -> Spec:
+    """The registry record called ``name`` (``"lstm.step"``, ``"gru.sequence[cho,reset_after]"``).
+
+    Raises KeyError naming the records there are, for an unknown name."""
+    try:
+        return _BY_NAME[name]
+    except KeyError:
+        raise KeyError(
+            f"no spec record named {name!r}; the registry has: {', '.join(_BY_NAME)}"
+        ) from None
+
+
+__all__ = ["ALL_SPECS", "Spec", "spec"]
