@@ -477,12 +477,6 @@ def _rnn_step_carriers(
 
 LSTM_LAYERS = (("x", "h_prev", "c_prev"), ("i", "f", "g"), ("c_t",), ("o",), ("h_t",))
 _LSTM_GATES = {"i": 0, "f": 1, "o": 2, "g": 3}  # packed order i, f, o, g
-# where each spec keeps its gates in the cache (specs/lstm.py: lstm_step_forward returns
-# (x, h_prev, c_prev, W_x, W_h, i, f, o, g, tc); peephole_step_forward adds p after W_h)
-_LSTM_CACHE = {
-    "lstm_step_forward": {"i": 5, "f": 6, "o": 7, "g": 8},
-    "peephole_step_forward": {"i": 6, "f": 7, "o": 8, "g": 9},
-}
 
 
 def fig6_data(
@@ -495,13 +489,12 @@ def fig6_data(
     """FIG-6: the LSTM cell (CS231n form, LSTM-1) probed from `specs.lstm.lstm_step_forward`
     (``variant="peephole_step_forward"``: the Gers–Schmidhuber peephole cell).
 
-    Nodes x, h_prev, c_prev (inputs), the gates i, f, o, g (read from the spec's cache), c_t,
-    h_t. Probes: each input and each gate's bias block (its handle). Operating points: base and
-    i, f, o each free / exactly 0 / exactly 1. ``forward`` replaces the spec function (same
-    signature and cache layout), for negative controls.
+    Nodes x, h_prev, c_prev (inputs), the gates i, f, o, g (the fields ``i``, ``f``, ``o``,
+    ``g`` of the spec's cache), c_t, h_t. Probes: each input and each gate's bias block (its
+    handle). Operating points: base and i, f, o each free / exactly 0 / exactly 1. ``forward``
+    replaces the spec function (same signature and cache fields), for negative controls.
     """
     fwd = forward if forward is not None else _spec("lstm", variant)
-    where = _LSTM_CACHE[variant]
     rng = np.random.default_rng(seed)
     args: Args = {
         "x": rng.standard_normal((1, D)),
@@ -520,7 +513,7 @@ def fig6_data(
             *(a[n] for n in ("x", "h_prev", "c_prev", "W_x", "W_h", "b")), *(a[n] for n in extra)
         )
         nodes = {n: a[n] for n in ("x", "h_prev", "c_prev")}
-        nodes.update({g: cache[k] for g, k in where.items()})
+        nodes.update({g: getattr(cache, g) for g in _LSTM_GATES})
         nodes.update({"c_t": c, "h_t": h})
         return nodes
 
@@ -564,7 +557,7 @@ def _check_lstm_readout(nodes: Nodes, variant: str) -> None:
     ):
         raise ValueError(
             f"specs.lstm.{variant}: the cache no longer holds i, f, o, g where "
-            "gradcheck.report.schematics reads them"
+            "lstm_gradients.schematics reads them"
         )
 
 
@@ -606,8 +599,8 @@ def fig7_data(
 
     def run(a: Args) -> Nodes:
         h, cache = step(*(a[n] for n in order), **kw)
-        parts = cache[4]  # specs/gru.py: (x, h_prev, W_x, W_h, {z, r, q, n}, convention, reset)
-        return {"x": a["x"], "h_prev": a["h_prev"], **{k: parts[k] for k in "zrqn"}, "h_t": h}
+        gates = {k: getattr(cache, k) for k in "zrqn"}  # fields of specs.gru.GRUStepCache
+        return {"x": a["x"], "h_prev": a["h_prev"], **gates, "h_t": h}
 
     zr = {"z": ("b_x", slice(0, H)), "r": ("b_x", slice(H, 2 * H))}
     probes = {n: _shift(n, ..., _kick(rng, args[n].shape)) for n in ("x", "h_prev")}

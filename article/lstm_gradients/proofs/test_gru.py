@@ -398,9 +398,9 @@ def test_negating_the_update_gate_maps_the_article_convention_onto_chos(p):
         cho, cache_c = gru_step_forward(
             p.x[:, t], prev[:, t], *neg, convention="cho", reset=p.reset
         )
-        n = cache[4]["n"]
+        n = cache.n
         assert np.all(np.abs(art - cho) <= 4 * EPS * (np.abs(prev[:, t]) + np.abs(n)))
-        assert np.all(np.abs(cache[4]["z"] - (1 - cache_c[4]["z"])) <= EPS)
+        assert np.all(np.abs(cache.z - (1 - cache_c.z)) <= EPS)
         dh = np.random.default_rng(p.seed).standard_normal(art.shape)
         g_art = gru_step_backward(dh, cache)
         g_cho = gru_step_backward(dh, cache_c)
@@ -439,7 +439,7 @@ def test_gru_update_is_an_lstm_cell_update_with_coupled_gates(p):
     prev = np.concatenate([p.h_0[:, None], hs[:, :-1]], axis=1)
     for t in range(p.x.shape[1]):
         h, cache = gru_step_forward(p.x[:, t], prev[:, t], *p.params, **p.variant)
-        z, n = cache[4]["z"], cache[4]["n"]
+        z, n = cache.z, cache.n
         cell = coupled_cell_update(prev[:, t], z, n)
         assert np.all(np.abs(h - cell) <= 4 * EPS * (np.abs(prev[:, t]) + np.abs(n)))
         bound = np.maximum(np.abs(prev[:, t]).max(1), np.abs(n).max(1))

@@ -191,13 +191,13 @@ def test_sequence_backward_with_a_dropped_cell_carry_is_rejected(p, seed):
 
     def wrong(douts, cache):
         dh, dc = douts
-        caches, (N, T, D) = cache
+        N, T, D = cache.x_shape
         out = [np.zeros_like(a) for a in p.args]
         out[0] = np.empty((N, T, D))
         gh = np.zeros_like(p.h_0)
         for t in reversed(range(T)):
             out[0][:, t], gh, _, gx, gW, gb = lstm_step_backward(
-                (dh[:, t] + gh, dc[:, t]), caches[t]
+                (dh[:, t] + gh, dc[:, t]), cache.steps[t]
             )
             out[3] += gx
             out[4] += gW

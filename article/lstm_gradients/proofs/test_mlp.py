@@ -417,18 +417,16 @@ def test_every_registered_part1_spec_passes_the_checker(spec, data):
 
 def backward_without_hidden_sigmoid_derivative(dy_hat, cache):
     """A dropped term: e = W g without b(1 − b) (the article's point 3) forgotten)."""
-    x, V, W, _, b, a_j, out = cache
-    g = dy_hat * out.fprime(a_j)
-    e = g @ W.T
-    return e @ V.T, x.T @ e, -e.sum(axis=0), b.T @ g, -g.sum(axis=0)
+    g = dy_hat * cache.out.fprime(cache.a_j)
+    e = g @ cache.W.T
+    return e @ cache.V.T, cache.x.T @ e, -e.sum(axis=0), cache.b.T @ g, -g.sum(axis=0)
 
 
 def backward_with_output_derivative_in_hidden_delta(dy_hat, cache):
     """e = D_out (W g) instead of D_hid (W g): the j-layer's σ' applied at the h layer."""
-    x, V, W, _, b, a_j, out = cache
-    g = dy_hat * out.fprime(a_j)
-    e = (g @ W.T) * out.fprime(a_j)
-    return e @ V.T, x.T @ e, -e.sum(axis=0), b.T @ g, -g.sum(axis=0)
+    g = dy_hat * cache.out.fprime(cache.a_j)
+    e = (g @ cache.W.T) * cache.out.fprime(cache.a_j)
+    return e @ cache.V.T, cache.x.T @ e, -e.sum(axis=0), cache.b.T @ g, -g.sum(axis=0)
 
 
 @REJECTIONS

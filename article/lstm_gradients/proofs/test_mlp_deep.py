@@ -141,9 +141,8 @@ def test_weight_gradient_norm_is_the_delta_norm_times_the_layer_input_norm(net):
     _, cache = deep_forward(x[None], *params)
     grads = deep_backward(dh[None], cache)
     deltas, _ = backprop_deltas(x[None], Ws, bs, dh[None])
-    for k, ((h_prev, _, _), dW, delta) in enumerate(
-        zip(cache[0], grads[1::2], deltas, strict=True)
-    ):
+    for k, (layer, dW, delta) in enumerate(zip(cache.layers, grads[1::2], deltas, strict=True)):
+        h_prev = layer.h_prev
         fro, prod = np.linalg.norm(dW), np.linalg.norm(delta) * np.linalg.norm(h_prev)
         assert abs(fro - prod) <= 16 * EPS * prod
         if k > 0:  # h_{l−1} is a sigmoid output, entries in (0, 1); h_0 = x is not
@@ -191,10 +190,9 @@ def test_delta_profile_reports_what_the_backward_pass_computes(net, relu):
 def backward_in_reversed_layer_order(dh, cache):
     """The chain rule applied bottom-up: δ·D_1W_1ᵀ·D_2W_2ᵀ… instead of δ·D_LW_Lᵀ…D_1W_1ᵀ
     (the reversed Jacobian order; shape-valid only when every width is equal)."""
-    caches, act = cache
-    for _, W, a in caches:
-        dh = (dh * act.fprime(a)) @ W.T
-    return (dh, *(np.zeros_like(p) for _, W, a in caches for p in (W, a[0])))
+    for layer in cache.layers:
+        dh = (dh * cache.act.fprime(layer.a)) @ layer.W.T
+    return (dh, *(np.zeros_like(p) for ly in cache.layers for p in (ly.W, ly.a[0])))
 
 
 @settings(max_examples=20)  # a full FD check per example; the miss is O(1) on every draw
@@ -257,7 +255,7 @@ def test_a_bias_of_minus_ten_kills_every_relu_gradient_exactly(net):
     bs = [np.full(W.shape[1], -10.0) for W in Ws]
     params = [p for wb in zip(Ws, bs, strict=True) for p in wb]
     h, cache = deep_forward(x[None], *params, act=RELU)
-    assume(all(np.all(a < 0) for _, _, a in cache[0]))
+    assume(all(np.all(layer.a < 0) for layer in cache.layers))
     grads = deep_backward(dh[None], cache)
     assert all(np.all(g == 0.0) for g in grads)
     assert np.all(h == 0.0)

@@ -179,8 +179,8 @@ def test_staged_ioffe_szegedy_backward_equals_the_compact_form(p: NormProblem) -
     dy = np.random.default_rng(p.seed).standard_normal(y.shape)
     dx, dg, db = normalize_backward(dy, cache)
     sx, sg, sb = normalize_backward_staged(dy, cache)
-    xhat, s = cache[1], cache[3][1]
-    dxhat = dy * cache[2]
+    xhat, s = cache.xhat, cache.kernel.s
+    dxhat = dy * cache.gamma
     M = np.max(np.abs(dxhat)) / np.min(s) * (1 + np.max(xhat**2))
     cond = 1 + np.max(np.abs(p.x)) / np.min(s)
     assert np.max(np.abs(dx - sx)) <= 16 * p.m * EPS * M * cond
@@ -410,7 +410,7 @@ def test_bn_of_a_linear_layer_backward_matches_fd(
 def variance_path_visible(p: NormProblem) -> bool:
     """The variance-path term x̂·mean(dx̂ x̂) has relative size σ²/(σ²+ε) (x̂ ≈ (x−μ)/√ε when
     ε ≫ σ²); require ≥ 0.1 in every group so that dropping it is above FD resolution."""
-    s = p.forward(*p.args)[1][3][1]
+    s = p.forward(*p.args)[1].kernel.s
     return bool(np.min(1 - p.eps / s**2) >= 0.1)
 
 
@@ -456,7 +456,7 @@ def test_a_uniform_upstream_gradient_makes_a_plain_check_vacuous(p: NormProblem)
     def grad_with(backward: Any) -> Any:
         return lambda x: backward(ones, p.forward(x, p.gamma, p.beta)[1])[0]
 
-    s = p.forward(*p.args)[1][3][1]
+    s = p.forward(*p.args)[1].kernel.s
     # "~0": dx is then pure rounding of O(m)-term means of terms ≤ max|γ|/s·(1 + max x̂²),
     # x̂² ≤ m − 1 (NORM-12), plus the cancellation of x − μ (max|x|/s); k = 16 operations.
     floor = (

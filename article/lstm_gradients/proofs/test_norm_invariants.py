@@ -525,8 +525,8 @@ def test_input_gradient_sums_to_zero_per_group_and_its_xhat_component_is_the_eps
     y, cache = p.forward(*p.args)
     dy = np.random.default_rng(p.seed + 1).standard_normal(y.shape) + 0.3
     dx = normalize_backward(dy, cache)[0]
-    xhat = cache[1]
-    dxhat = dy * cache[2]
+    xhat = cache.xhat
+    dxhat = dy * cache.gamma
     var, ids, m = group_stats(p.x, p.method, p.G)
     flat = ids.ravel()
     s = np.sqrt(var + p.eps)

@@ -282,8 +282,9 @@ def test_fig6_c_prev_reaches_c_t_directly_through_f(seed, D, H):
     c2 = c + rng.uniform(0.5, 1.5, (1, H))
     (_, ct), cache = L.lstm_step_forward(x, h, c, W_x, W_h, b)
     (_, ct2), cache2 = L.lstm_step_forward(x, h, c2, W_x, W_h, b)
-    i, f, g = cache[5], cache[6], cache[8]
-    assert all(np.array_equal(cache[k], cache2[k]) for k in (5, 6, 7, 8))  # gates unmoved
+    i, f, g = cache.i, cache.f, cache.g
+    for gate in ("i", "f", "o", "g"):  # the gates do not move with c_{t-1}
+        assert np.array_equal(getattr(cache, gate), getattr(cache2, gate))
     assert np.array_equal(ct, f * c + i * g)  # the cache really holds the gates
     err = np.abs((ct2 - ct) - f * (c2 - c))
     bound = EPS * (np.abs(f * c) + np.abs(f * c2) + 2 * np.abs(i * g) + np.abs(f * (c2 - c)))
@@ -316,9 +317,7 @@ def test_fig6_refuses_a_cache_that_does_not_hold_the_gates_where_it_reads_them()
 
     def swapped(*args):
         out, cache = L.lstm_step_forward(*args)
-        cache = list(cache)
-        cache[5], cache[6] = cache[6], cache[5]
-        return out, tuple(cache)
+        return out, cache._replace(i=cache.f, f=cache.i)
 
     with pytest.raises(ValueError, match="no longer holds"):
         S.fig6_data(forward=swapped)

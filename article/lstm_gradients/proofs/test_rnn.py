@@ -385,7 +385,7 @@ def test_output_weight_gradient_of_one_step_is_an_outer_product_bounded_by_sqrt_
     o = s @ p.W_o
     do = np.zeros_like(o)
     do[0, t - 1] = o[0, t - 1] - p.y[0, t - 1]
-    dW_o = output_backward(do, (s, p.W_o))[1]
+    dW_o = output_backward(do, output_forward(s, p.W_o)[1])[1]
     outer = np.outer(s[0, t - 1], do[0, t - 1])
     assert np.all(np.abs(dW_o - outer) <= 4 * EPS * np.abs(outer))
     H, K = p.W_o.shape

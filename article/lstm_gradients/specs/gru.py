@@ -53,7 +53,7 @@ K. Greff et al., "LSTM: a search space odyssey", IEEE TNNLS 28(10), 2017 (CIFG).
 from __future__ import annotations
 
 from functools import partial
-from typing import Any
+from typing import NamedTuple
 
 import numpy as np
 from numpy.typing import NDArray
@@ -72,6 +72,8 @@ __all__ = [
     "RESETS",
     "SPECS",
     "VARIANTS",
+    "GRUCache",
+    "GRUStepCache",
     "coupled_cell_update",
     "direct_path",
     "frozen_step",
@@ -126,6 +128,31 @@ def _carry(z: Array, convention: str) -> Array:
 # ---------------------------------------------------------------------------------------------
 
 
+class GRUStepCache(NamedTuple):
+    """The cache of `gru_step_forward`: the step's inputs, z, r, q (the recurrent candidate
+    term), n = h̃_t, and the variant."""
+
+    x: Array
+    h_prev: Array
+    W_x: Array
+    W_h: Array
+    z: Array
+    r: Array
+    q: Array
+    n: Array
+    convention: str
+    reset: str
+
+
+class GRUCache(NamedTuple):
+    """The cache of `gru_forward`: every step's `GRUStepCache`, x's shape (N, T, D) and
+    h_0's (N, H)."""
+
+    steps: list[GRUStepCache]
+    x_shape: tuple[int, ...]
+    h0_shape: tuple[int, ...]
+
+
 def gru_step_forward(
     x: Array,
     h_prev: Array,
@@ -136,7 +163,7 @@ def gru_step_forward(
     *,
     convention: str = "article",
     reset: str = "before",
-) -> tuple[Array, tuple[Any, ...]]:
+) -> tuple[Array, GRUStepCache]:
     r"""One GRU step (GRU-1, GRU-5): returns ``h`` (N, H) and the cache.
 
     Article: "把LSTM的input gate和forget gate整合成一个update gate,也是通过gate机制来控制梯度"
@@ -152,10 +179,10 @@ def gru_step_forward(
     P = _parts(x, h_prev, W_x, W_h, b_x, b_h, reset)
     u = _carry(P["z"], convention)
     h = u * h_prev + (1.0 - u) * P["n"]
-    return h, (x, h_prev, W_x, W_h, P, convention, reset)
+    return h, GRUStepCache(x, h_prev, W_x, W_h, P["z"], P["r"], P["q"], P["n"], convention, reset)
 
 
-def gru_step_backward(dh: Array, cache: tuple[Any, ...]) -> tuple[Array, ...]:
+def gru_step_backward(dh: Array, cache: GRUStepCache) -> tuple[Array, ...]:
     r"""Backward of `gru_step_forward`: ``(dx, dh_prev, dW_x, dW_h, db_x, db_h)``.
 
     With :math:`u` the carry weight: :math:`d\tilde h=dh\,(1-u)`,
@@ -167,8 +194,9 @@ def gru_step_backward(dh: Array, cache: tuple[Any, ...]) -> tuple[Array, ...]:
     da_zW_{hz}^\top+da_rW_{hr}^\top+` (the n-path); ``dx``, ``dW_x``, ``db_x`` from
     :math:`[da_z,da_r,da_n]`.
     """
-    x, h_prev, W_x, W_h, P, convention, reset = cache
-    z, r, q, n = P["z"], P["r"], P["q"], P["n"]
+    x, h_prev, W_x, W_h = cache.x, cache.h_prev, cache.W_x, cache.W_h
+    z, r, q, n = cache.z, cache.r, cache.q, cache.n
+    convention, reset = cache.convention, cache.reset
     u = _carry(z, convention)
     sign = -1.0 if convention == "article" else 1.0
     da_z = sign * dh * (h_prev - n) * z * (1 - z)
@@ -200,7 +228,7 @@ def gru_forward(
     *,
     convention: str = "article",
     reset: str = "before",
-) -> tuple[Array, tuple[Any, ...]]:
+) -> tuple[Array, GRUCache]:
     r"""The GRU over a sequence (GRU-1, GRU-7): every :math:`h_t`, t = 1 … T.
 
     Shapes: ``x`` (N, T, D), ``h_0`` (N, H), weights as `gru_step_forward`; returns ``h``
@@ -208,7 +236,7 @@ def gru_forward(
     """
     N, T, _ = x.shape
     hs = np.empty((N, T, W_h.shape[0]))
-    caches = []
+    caches: list[GRUStepCache] = []
     h = h_0
     for t in range(T):
         h, cache = gru_step_forward(
@@ -216,23 +244,23 @@ def gru_forward(
         )
         hs[:, t] = h
         caches.append(cache)
-    return hs, (caches, x.shape, h_0.shape)
+    return hs, GRUCache(caches, x.shape, h_0.shape)
 
 
-def gru_backward(dh: Array, cache: tuple[Any, ...]) -> tuple[Array, ...]:
+def gru_backward(dh: Array, cache: GRUCache) -> tuple[Array, ...]:
     r"""BPTT for `gru_forward` (GRU-7): ``(dx, dh_0, dW_x, dW_h, db_x, db_h)``.
 
     ``dh`` (N, T, H) is the gradient reaching each :math:`h_t` from outside. The carry is
     :math:`\nabla_{h_{t-1}}=J_t^\top\nabla_{h_t}` plus the outside term (GRU-3); the tied
     weights sum every step's direct contribution.
     """
-    caches, (N, T, D), h0_shape = cache
-    W_x, W_h = caches[0][2], caches[0][3]
+    N, T, D = cache.x_shape
+    W_x, W_h = cache.steps[0].W_x, cache.steps[0].W_h
     grads = [np.zeros_like(W_x), np.zeros_like(W_h), np.zeros(W_x.shape[1]), np.zeros(W_h.shape[1])]
     dx = np.empty((N, T, D))
-    carry = np.zeros(h0_shape)
+    carry = np.zeros(cache.h0_shape)
     for t in reversed(range(T)):
-        dx[:, t], carry, *g = gru_step_backward(dh[:, t] + carry, caches[t])
+        dx[:, t], carry, *g = gru_step_backward(dh[:, t] + carry, cache.steps[t])
         grads = [a + b for a, b in zip(grads, g, strict=True)]
     return (dx, carry, *grads)
 

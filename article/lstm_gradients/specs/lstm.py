@@ -58,7 +58,7 @@ IEEE TNNLS 28(10), 2017.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import NamedTuple
 
 import numpy as np
 from numpy.typing import NDArray
@@ -70,6 +70,9 @@ Array = NDArray[np.float64]
 
 __all__ = [
     "SPECS",
+    "LSTMCache",
+    "LSTMStepCache",
+    "PeepholeStepCache",
     "cell_direct_jacobian",
     "cell_path",
     "composite_cell_derivative",
@@ -125,9 +128,31 @@ def gates(
 # ---------------------------------------------------------------------------------------------
 
 
+class LSTMStepCache(NamedTuple):
+    """The cache of `lstm_step_forward`: the step's inputs, its gates and tanh c_t, (N, ·)."""
+
+    x: Array
+    h_prev: Array
+    c_prev: Array
+    W_x: Array
+    W_h: Array
+    i: Array
+    f: Array
+    o: Array
+    g: Array
+    tanh_c: Array
+
+
+class LSTMCache(NamedTuple):
+    """The cache of `lstm_forward`: every step's `LSTMStepCache` and x's shape (N, T, D)."""
+
+    steps: list[LSTMStepCache]
+    x_shape: tuple[int, ...]
+
+
 def lstm_step_forward(
     x: Array, h_prev: Array, c_prev: Array, W_x: Array, W_h: Array, b: Array
-) -> tuple[tuple[Array, Array], tuple[Array, ...]]:
+) -> tuple[tuple[Array, Array], LSTMStepCache]:
     r"""One LSTM step (LSTM-1, LSTM-3): returns ``(h, c)`` and the cache.
 
     Article: ``c_t = f_t \cdot c_{t-1}+i_t \cdot g_t``.
@@ -142,10 +167,10 @@ def lstm_step_forward(
     c = f * c_prev + i * g
     tc = np.tanh(c)
     h = o * tc
-    return (h, c), (x, h_prev, c_prev, W_x, W_h, i, f, o, g, tc)
+    return (h, c), LSTMStepCache(x, h_prev, c_prev, W_x, W_h, i, f, o, g, tc)
 
 
-def lstm_step_backward(douts: tuple[Array, Array], cache: tuple[Array, ...]) -> tuple[Array, ...]:
+def lstm_step_backward(douts: tuple[Array, Array], cache: LSTMStepCache) -> tuple[Array, ...]:
     r"""Backward of `lstm_step_forward` (LSTM-7): ``(dx, dh_prev, dc_prev, dW_x, dW_h, db)``.
 
     ``douts = (dh, dc)``. Derivation (inventory LSTM-7, article's symbols):
@@ -157,23 +182,30 @@ def lstm_step_backward(douts: tuple[Array, Array], cache: tuple[Array, ...]) -> 
     :math:`db=\sum_n dA`.
     """
     dh, dc = douts
-    x, h_prev, c_prev, W_x, W_h, i, f, o, g, tc = cache
+    i, f, o, g, tc = cache.i, cache.f, cache.o, cache.g, cache.tanh_c
     dct = dc + dh * o * (1.0 - tc**2)
     dA = np.concatenate(
         [
             dct * g * i * (1.0 - i),
-            dct * c_prev * f * (1.0 - f),
+            dct * cache.c_prev * f * (1.0 - f),
             dh * tc * o * (1.0 - o),
             dct * i * (1.0 - g**2),
         ],
         axis=-1,
     )
-    return dA @ W_x.T, dA @ W_h.T, dct * f, x.T @ dA, h_prev.T @ dA, dA.sum(axis=0)
+    return (
+        dA @ cache.W_x.T,
+        dA @ cache.W_h.T,
+        dct * f,
+        cache.x.T @ dA,
+        cache.h_prev.T @ dA,
+        dA.sum(axis=0),
+    )
 
 
 def lstm_forward(
     x: Array, h_0: Array, c_0: Array, W_x: Array, W_h: Array, b: Array
-) -> tuple[tuple[Array, Array], tuple[Any, ...]]:
+) -> tuple[tuple[Array, Array], LSTMCache]:
     r"""The LSTM over a sequence (LSTM-1): every :math:`h_t` and :math:`c_t`, t = 1 … T.
 
     Shapes: ``x`` (N, T, D), ``h_0``, ``c_0`` (N, H), weights as `lstm_step_forward`;
@@ -183,16 +215,16 @@ def lstm_forward(
     N, T, _ = x.shape
     H = W_h.shape[0]
     hs, cs = np.empty((N, T, H)), np.empty((N, T, H))
-    caches = []
+    caches: list[LSTMStepCache] = []
     h, c = h_0, c_0
     for t in range(T):
         (h, c), cache = lstm_step_forward(x[:, t], h, c, W_x, W_h, b)
         hs[:, t], cs[:, t] = h, c
         caches.append(cache)
-    return (hs, cs), (caches, x.shape)
+    return (hs, cs), LSTMCache(caches, x.shape)
 
 
-def lstm_backward(douts: tuple[Array, Array], cache: tuple[Any, ...]) -> tuple[Array, ...]:
+def lstm_backward(douts: tuple[Array, Array], cache: LSTMCache) -> tuple[Array, ...]:
     r"""BPTT for `lstm_forward` (LSTM-7): ``(dx, dh_0, dc_0, dW_x, dW_h, db)``.
 
     ``douts = (dh, dc)``, each (N, T, H), the gradients reaching :math:`h_t, c_t` from outside
@@ -201,14 +233,16 @@ def lstm_backward(douts: tuple[Array, Array], cache: tuple[Any, ...]) -> tuple[A
     carry (LSTM-5); the tied weights sum every step's direct contribution.
     """
     dh, dc = douts
-    caches, (N, T, D) = cache
-    W_x, W_h = caches[0][3], caches[0][4]
+    N, T, D = cache.x_shape
+    W_x, W_h = cache.steps[0].W_x, cache.steps[0].W_h
     dx = np.empty((N, T, D))
     dW_x, dW_h, db = np.zeros_like(W_x), np.zeros_like(W_h), np.zeros(W_h.shape[1])
     gh = np.zeros((N, W_h.shape[0]))
     gc = np.zeros_like(gh)
     for t in reversed(range(T)):
-        dx[:, t], gh, gc, gx, gW, gb = lstm_step_backward((dh[:, t] + gh, dc[:, t] + gc), caches[t])
+        dx[:, t], gh, gc, gx, gW, gb = lstm_step_backward(
+            (dh[:, t] + gh, dc[:, t] + gc), cache.steps[t]
+        )
         dW_x += gx
         dW_h += gW
         db += gb
@@ -488,9 +522,26 @@ def zero_state_witness(rho: float, H: int, n: int) -> tuple[Array, Array]:
 # ---------------------------------------------------------------------------------------------
 
 
+class PeepholeStepCache(NamedTuple):
+    """The cache of `peephole_step_forward`: inputs, peepholes, gates, c_t and tanh c_t."""
+
+    x: Array
+    h_prev: Array
+    c_prev: Array
+    W_x: Array
+    W_h: Array
+    p: Array
+    i: Array
+    f: Array
+    o: Array
+    g: Array
+    c: Array
+    tanh_c: Array
+
+
 def peephole_step_forward(
     x: Array, h_prev: Array, c_prev: Array, W_x: Array, W_h: Array, b: Array, p: Array
-) -> tuple[tuple[Array, Array], tuple[Array, ...]]:
+) -> tuple[tuple[Array, Array], PeepholeStepCache]:
     r"""A peephole LSTM step (ERR-12, LSTM-4): the gates also see the cell.
 
     .. math::  a_i\mathrel{+}=p_i\odot c_{t-1},\quad a_f\mathrel{+}=p_f\odot c_{t-1},\quad
@@ -508,11 +559,11 @@ def peephole_step_forward(
     c = f * c_prev + i * g
     o = expit(A[:, 2 * H : 3 * H] + p[2] * c)
     tc = np.tanh(c)
-    return (o * tc, c), (x, h_prev, c_prev, W_x, W_h, p, i, f, o, g, c, tc)
+    return (o * tc, c), PeepholeStepCache(x, h_prev, c_prev, W_x, W_h, p, i, f, o, g, c, tc)
 
 
 def peephole_step_backward(
-    douts: tuple[Array, Array], cache: tuple[Array, ...]
+    douts: tuple[Array, Array], cache: PeepholeStepCache
 ) -> tuple[Array, ...]:
     r"""Backward of `peephole_step_forward`: ``(dx, dh_prev, dc_prev, dW_x, dW_h, db, dp)``.
 
@@ -523,7 +574,8 @@ def peephole_step_backward(
     :math:`dp=\sum_n(da_i\,c_{t-1},\ da_f\,c_{t-1},\ da_o\,c_t)`; the rest as LSTM-7.
     """
     dh, dc = douts
-    x, h_prev, c_prev, W_x, W_h, p, i, f, o, g, c, tc = cache
+    p, c_prev, c, tc = cache.p, cache.c_prev, cache.c, cache.tanh_c
+    i, f, o, g = cache.i, cache.f, cache.o, cache.g
     da_o = dh * tc * o * (1 - o)
     dct = dc + dh * o * (1 - tc**2) + da_o * p[2]
     da_i = dct * g * i * (1 - i)
@@ -531,6 +583,7 @@ def peephole_step_backward(
     dA = np.concatenate([da_i, da_f, da_o, dct * i * (1 - g**2)], axis=-1)
     dc_prev = dct * f + da_i * p[0] + da_f * p[1]
     dp = np.stack([(da_i * c_prev).sum(0), (da_f * c_prev).sum(0), (da_o * c).sum(0)])
+    W_x, W_h, x, h_prev = cache.W_x, cache.W_h, cache.x, cache.h_prev
     return dA @ W_x.T, dA @ W_h.T, dc_prev, x.T @ dA, h_prev.T @ dA, dA.sum(axis=0), dp
 
 
@@ -549,7 +602,7 @@ def peephole_cell_jacobian(
     * ``"total"``, their sum.
     """
     (_, _), cache = peephole_step_forward(x[None], h_prev[None], c_prev[None], W_x, W_h, b, p)
-    i, f, g = cache[6][0], cache[7][0], cache[9][0]
+    i, f, g = cache.i[0], cache.f[0], cache.g[0]
     terms = {
         "f": np.diag(f),
         "df_dc_times_c": np.diag(c_prev * f * (1 - f) * p[1]),

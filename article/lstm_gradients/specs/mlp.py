@@ -62,7 +62,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import partial
-from typing import Any
+from typing import NamedTuple
 
 import numpy as np
 from numpy.typing import NDArray
@@ -82,7 +82,12 @@ Array = NDArray[np.float64]
 __all__ = [
     "SPECS",
     "ArticleGradients",
+    "DeepCache",
     "DeltaProfile",
+    "LayerCache",
+    "MLPCache",
+    "MLPLossCache",
+    "SquaredErrorCache",
     "article_index_form",
     "article_updates",
     "backprop_deltas",
@@ -114,9 +119,36 @@ _SOURCE_MLP9 = "越是低层的网络层梯度在连乘过程中可能会变得�
 # ---------------------------------------------------------------------------------------------
 
 
+class MLPCache(NamedTuple):
+    """The cache of `mlp_forward`: x, the weights, the pre-activations α − γ (``a_h``) and
+    β − θ (``a_j``), the hidden outputs b and the output activation φ."""
+
+    x: Array
+    V: Array
+    W: Array
+    a_h: Array
+    b: Array
+    a_j: Array
+    out: Activation
+
+
+class SquaredErrorCache(NamedTuple):
+    """The cache of `squared_error_forward`: the residual y' − y and the target."""
+
+    r: Array
+    y: Array
+
+
+class MLPLossCache(NamedTuple):
+    """The cache of `mlp_loss_forward`: the network's cache and the loss's."""
+
+    net: MLPCache
+    loss: SquaredErrorCache
+
+
 def mlp_forward(
     x: Array, V: Array, gamma: Array, W: Array, theta: Array, out: Activation = SIGMOID
-) -> tuple[Array, tuple[Any, ...]]:
+) -> tuple[Array, MLPCache]:
     r"""MLP-1: :math:`y'=\varphi(\sigma(xV-\gamma)\,W-\theta)`, the book's network, batched.
 
     Article: "每个节点的输入 \alpha_h 就是上一层所有节点输出x_i 的线性组合值",
@@ -133,10 +165,10 @@ def mlp_forward(
     a_h = x @ V - gamma
     b = sigmoid(a_h)
     a_j = b @ W - theta
-    return out.f(a_j), (x, V, W, a_h, b, a_j, out)
+    return out.f(a_j), MLPCache(x, V, W, a_h, b, a_j, out)
 
 
-def mlp_backward(dy_hat: Array, cache: tuple[Any, ...]) -> tuple[Array, ...]:
+def mlp_backward(dy_hat: Array, cache: MLPCache) -> tuple[Array, ...]:
     r"""MLP-3, MLP-5, MLP-7: ``(dx, dV, dgamma, dW, dtheta)`` from ``dy_hat`` = ∂E/∂y'.
 
     Notes
@@ -156,13 +188,12 @@ def mlp_backward(dy_hat: Array, cache: tuple[Any, ...]) -> tuple[Array, ...]:
     Matrix form per batch (rows summed over the batch): ``dW = b.T @ g``, ``dV = x.T @ e``.
     φ' and σ' are taken from the pre-activations (stable; `specs.activations`).
     """
-    x, V, W, a_h, b, a_j, out = cache
-    g = dy_hat * out.fprime(a_j)
-    e = (g @ W.T) * sigmoid_prime(a_h)
-    return e @ V.T, x.T @ e, -e.sum(axis=0), b.T @ g, -g.sum(axis=0)
+    g = dy_hat * cache.out.fprime(cache.a_j)
+    e = (g @ cache.W.T) * sigmoid_prime(cache.a_h)
+    return e @ cache.V.T, cache.x.T @ e, -e.sum(axis=0), cache.b.T @ g, -g.sum(axis=0)
 
 
-def squared_error_forward(y_hat: Array, y: Array) -> tuple[Array, tuple[Array, Array]]:
+def squared_error_forward(y_hat: Array, y: Array) -> tuple[Array, SquaredErrorCache]:
     r"""MLP-2: :math:`E=\sum_k E_k`, :math:`E_k=\frac12\sum_{j=1}^l(y'_j-y_j)^2` (0-d array).
 
     Article: ``E_k = \frac{1}{2}\sum_{j=1}^{l}{(y_j'-y_j)^{2}}``. ``y_hat``, ``y``: (N, l).
@@ -170,13 +201,12 @@ def squared_error_forward(y_hat: Array, y: Array) -> tuple[Array, tuple[Array, A
     losses (the book's accumulated BP divides by m; a constant factor).
     """
     r = y_hat - y
-    return np.asarray(0.5 * np.sum(r * r)), (r, y)
+    return np.asarray(0.5 * np.sum(r * r)), SquaredErrorCache(r, y)
 
 
-def squared_error_backward(dE: Array, cache: tuple[Array, Array]) -> tuple[Array, Array]:
+def squared_error_backward(dE: Array, cache: SquaredErrorCache) -> tuple[Array, Array]:
     r"""MLP-2: :math:`\partial E/\partial y'=y'-y`, :math:`\partial E/\partial y=-(y'-y)`."""
-    r, _ = cache
-    return dE * r, -dE * r
+    return dE * cache.r, -dE * cache.r
 
 
 def mlp_loss_forward(
@@ -187,21 +217,20 @@ def mlp_loss_forward(
     W: Array,
     theta: Array,
     out: Activation = SIGMOID,
-) -> tuple[Array, tuple[Any, ...]]:
+) -> tuple[Array, MLPLossCache]:
     r"""MLP-1 + MLP-2: the loss :math:`E(x,y;V,\gamma,W,\theta)` (0-d array) of the network.
 
     Shapes: ``x`` (N, d), ``y`` (N, l), the rest as in `mlp_forward`.
     """
     y_hat, net = mlp_forward(x, V, gamma, W, theta, out)
     E, sq = squared_error_forward(y_hat, y)
-    return E, (net, sq)
+    return E, MLPLossCache(net, sq)
 
 
-def mlp_loss_backward(dE: Array, cache: tuple[Any, ...]) -> tuple[Array, ...]:
+def mlp_loss_backward(dE: Array, cache: MLPLossCache) -> tuple[Array, ...]:
     r"""Gradients of `mlp_loss_forward`: ``(dx, dy, dV, dgamma, dW, dtheta)`` (MLP-2…7)."""
-    net, sq = cache
-    dy_hat, dy = squared_error_backward(dE, sq)
-    dx, dV, dgamma, dW, dtheta = mlp_backward(dy_hat, net)
+    dy_hat, dy = squared_error_backward(dE, cache.loss)
+    dx, dV, dgamma, dW, dtheta = mlp_backward(dy_hat, cache.net)
     return dx, dy, dV, dgamma, dW, dtheta
 
 
@@ -336,9 +365,22 @@ def layer_gain_bound(W: Array, g: Array) -> float:
 # ---------------------------------------------------------------------------------------------
 
 
-def deep_forward(
-    x: Array, *params: Array, act: Activation = SIGMOID
-) -> tuple[Array, tuple[Any, ...]]:
+class LayerCache(NamedTuple):
+    """One layer of `deep_forward`: its input h_{l−1}, its weight W_l, its pre-activation a_l."""
+
+    h_prev: Array
+    W: Array
+    a: Array
+
+
+class DeepCache(NamedTuple):
+    """The cache of `deep_forward`: one `LayerCache` per layer, and the activation."""
+
+    layers: list[LayerCache]
+    act: Activation
+
+
+def deep_forward(x: Array, *params: Array, act: Activation = SIGMOID) -> tuple[Array, DeepCache]:
     r"""MLP-9: :math:`h_l=\phi(h_{l-1}W_l+b_l)`, l = 1 … L, :math:`h_0=x`.
 
     Article: "所以如果网络层比较深,那么在链式求导的过程中",
@@ -348,15 +390,16 @@ def deep_forward(
     ``b_l`` (n_l,); ``act`` the activation of every layer (sigmoid; `RELU` for ACT-5;
     `specs.activations.IDENTITY` for ACT-6). Returns ``h_L`` (N, n_L) and the cache.
     """
-    h, caches = x, []
+    h = x
+    layers: list[LayerCache] = []
     for W, b in zip(params[::2], params[1::2], strict=True):
         a = h @ W + b
-        caches.append((h, W, a))
+        layers.append(LayerCache(h, W, a))
         h = act.f(a)
-    return h, (caches, act)
+    return h, DeepCache(layers, act)
 
 
-def deep_backward(dh: Array, cache: tuple[Any, ...]) -> tuple[Array, ...]:
+def deep_backward(dh: Array, cache: DeepCache) -> tuple[Array, ...]:
     r"""Backward of `deep_forward`: ``(dx, dW_1, db_1, …, dW_L, db_L)``.
 
     Notes
@@ -366,12 +409,11 @@ def deep_backward(dh: Array, cache: tuple[Any, ...]) -> tuple[Array, ...]:
     h_{l-1}^\top\delta_l`, :math:`\nabla_{b_l}E=\sum_n\delta_l`, :math:`\nabla_xE=\delta_1
     W_1^\top` — the article's :math:`e_h` recursion applied layer after layer.
     """
-    caches, act = cache
     grads: list[Array] = []
-    for h_prev, W, a in reversed(caches):
-        delta = dh * act.fprime(a)
-        grads = [h_prev.T @ delta, delta.sum(axis=0), *grads]
-        dh = delta @ W.T
+    for layer in reversed(cache.layers):
+        delta = dh * cache.act.fprime(layer.a)
+        grads = [layer.h_prev.T @ delta, delta.sum(axis=0), *grads]
+        dh = delta @ layer.W.T
     return (dh, *grads)
 
 
@@ -387,12 +429,12 @@ def backprop_deltas(
     ``x`` (n_0,) or (N, n_0); ``Ws[l-1]`` = ``W_l`` (n_{l-1}, n_l); ``bs[l-1]`` (n_l,);
     ``dh_L`` = :math:`\nabla_{h_L}E`, shaped like ``h_L``. Returns ``([δ_1, …, δ_L], dx)``.
     """
-    _, (caches, _) = deep_forward(x, *[p for wb in zip(Ws, bs, strict=True) for p in wb], act=act)
+    _, cache = deep_forward(x, *[p for wb in zip(Ws, bs, strict=True) for p in wb], act=act)
     deltas: list[Array] = []
     dh = dh_L
-    for _, W, a in reversed(caches):
-        deltas.insert(0, dh * act.fprime(a))
-        dh = deltas[0] @ W.T
+    for layer in reversed(cache.layers):
+        deltas.insert(0, dh * act.fprime(layer.a))
+        dh = deltas[0] @ layer.W.T
     return deltas, dh
 
 
@@ -473,8 +515,8 @@ def first_order_ratio(E: Callable[[Array], float], w: Array, g: Array, eta: floa
 def _mlp_moderate(x: Array, V: Array, gamma: Array, W: Array, theta: Array) -> bool:
     """FD trust region: every pre-activation |α−γ|, |β−θ| <= 15 (σ' >= 3e-7; see
     `specs.activations._moderate`)."""
-    _, (_, _, _, a_h, _, a_j, _) = mlp_forward(x, V, gamma, W, theta)
-    return bool(np.abs(a_h).max() <= 15 and np.abs(a_j).max() <= 15)
+    _, cache = mlp_forward(x, V, gamma, W, theta)
+    return bool(np.abs(cache.a_h).max() <= 15 and np.abs(cache.a_j).max() <= 15)
 
 
 def _loss_moderate(x: Array, y: Array, V: Array, gamma: Array, W: Array, theta: Array) -> bool:
@@ -483,15 +525,15 @@ def _loss_moderate(x: Array, y: Array, V: Array, gamma: Array, W: Array, theta: 
 
 def _deep_moderate(x: Array, *params: Array) -> bool:
     """Sigmoid layers: every |a_l| <= 15 (as above)."""
-    _, (caches, _) = deep_forward(x, *params)
-    return all(np.abs(a).max() <= 15 for _, _, a in caches)
+    _, cache = deep_forward(x, *params)
+    return all(np.abs(layer.a).max() <= 15 for layer in cache.layers)
 
 
 def _deep_away_from_kinks(x: Array, *params: Array) -> bool:
     """ReLU layers: every |a_l| >= 1e-3, so no unit crosses its kink within an FD step, and a
     live output unit (an all-dead net has an identically zero gradient: nothing to judge)."""
-    h, (caches, _) = deep_forward(x, *params, act=RELU)
-    return all(np.abs(a).min() >= 1e-3 for _, _, a in caches) and bool(np.any(h > 0))
+    h, cache = deep_forward(x, *params, act=RELU)
+    return all(np.abs(layer.a).min() >= 1e-3 for layer in cache.layers) and bool(np.any(h > 0))
 
 
 def _deep_shapes(N: int, n0: int, n1: int, n2: int, n3: int) -> tuple[tuple[int, ...], ...]:

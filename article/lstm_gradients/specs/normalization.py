@@ -60,7 +60,7 @@ References
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 from numpy.typing import NDArray
@@ -72,7 +72,12 @@ Array = NDArray[np.float64]
 __all__ = [
     "METHODS",
     "SPECS",
+    "BNInferCache",
+    "BNLinearCache",
+    "BNTrainCache",
     "BatchStatistics",
+    "NormCache",
+    "StandardizeCache",
     "batch_statistics_monte_carlo",
     "batch_statistics_theory",
     "batchnorm_backward",
@@ -204,16 +209,36 @@ def reduction_set(
 # ---------------------------------------------------------------------------------------------
 
 
+class StandardizeCache(NamedTuple):
+    """The cache of `standardize_forward`: x̂, s = √(σ² + ε) (keepdims-shaped), the group axes."""
+
+    xhat: Array
+    s: Array
+    axes: tuple[int, ...]
+
+
+class NormCache(NamedTuple):
+    """The cache of `normalize_forward`: x, x̂ (shaped like x), γ shaped to broadcast against
+    x, the kernel's `StandardizeCache` on the group view, that view's shape, and ε."""
+
+    x: Array
+    xhat: Array
+    gamma: Array
+    kernel: StandardizeCache
+    view: tuple[int, ...]
+    eps: float
+
+
 def standardize_forward(
     x: Array, *, axes: tuple[int, ...], eps: float
-) -> tuple[Array, tuple[Array, Array, tuple[int, ...]]]:
+) -> tuple[Array, StandardizeCache]:
     r"""The kernel (NORM-1): :math:`\hat x=(x-\mu)/\sqrt{\sigma^2+\varepsilon}` over ``axes``.
 
     Article: ``x_i'=\frac{x_i-\mu}{\sqrt{\sigma^{2}+\varepsilon}}``, "其中 \mu 是均值,
     \sigma^{2}是标准差" — σ² is in fact the biased (1/m) variance (ERR-22).
 
     Shapes: ``x`` any shape; ``axes`` the group axes (m = product of their lengths). Returns
-    ``xhat`` shaped like ``x`` and the cache ``(xhat, s, axes)`` with ``s`` keepdims-shaped.
+    ``xhat`` shaped like ``x`` and the cache `StandardizeCache` (``xhat``, ``s``, ``axes``).
     With ``eps = 0`` a constant group is 0/0 (NaN under numpy's default error state, ERR-23).
     """
     mu = x.mean(axis=axes, keepdims=True)
@@ -221,10 +246,10 @@ def standardize_forward(
     var = (xc * xc).mean(axis=axes, keepdims=True)
     s = np.sqrt(var + eps)
     xhat = xc / s
-    return xhat, (xhat, s, axes)
+    return xhat, StandardizeCache(xhat, s, axes)
 
 
-def standardize_backward(dxhat: Array, cache: tuple[Array, Array, tuple[int, ...]]) -> tuple[Array]:
+def standardize_backward(dxhat: Array, cache: StandardizeCache) -> tuple[Array]:
     r"""Backward of `standardize_forward`, compact form (NORM-8): ``(dx,)``.
 
     Derivation, per group, in the article's symbols: :math:`\partial\mu/\partial x_k=1/m`,
@@ -237,7 +262,7 @@ def standardize_backward(dxhat: Array, cache: tuple[Array, Array, tuple[int, ...
 
     valid for every ε ≥ 0 with σ² + ε > 0 (bars are group means).
     """
-    xhat, s, axes = cache
+    xhat, s, axes = cache.xhat, cache.s, cache.axes
     mean_d = dxhat.mean(axis=axes, keepdims=True)
     mean_dx = (dxhat * xhat).mean(axis=axes, keepdims=True)
     return ((dxhat - mean_d - xhat * mean_dx) / s,)
@@ -249,7 +274,7 @@ def _affine_shape(x_shape: tuple[int, ...]) -> tuple[int, ...]:
 
 def normalize_forward(
     x: Array, gamma: Array, beta: Array, *, method: str, eps: float = 1e-5, G: int = 1
-) -> tuple[Array, tuple[Any, ...]]:
+) -> tuple[Array, NormCache]:
     r"""BN / LN / IN / GN (NORM-1, NORM-4): :math:`y=\gamma_c\hat x+\beta_c`, S by ``method``.
 
     Article: ``y_i = \gamma x_i'+\beta`` and the four "归一化维度" (see the module table).
@@ -263,27 +288,26 @@ def normalize_forward(
     xhat = xhat_v.reshape(x.shape)
     g = gamma.reshape(_affine_shape(x.shape))
     y = g * xhat + beta.reshape(_affine_shape(x.shape))
-    return y, (x, xhat, g, kcache, shape, eps)
+    return y, NormCache(x, xhat, g, kcache, shape, eps)
 
 
 def _affine_sum_axes(x_shape: tuple[int, ...]) -> tuple[int, ...]:
     return (0, 2, 3) if len(x_shape) == 4 else (0,)
 
 
-def normalize_backward(dy: Array, cache: tuple[Any, ...]) -> tuple[Array, Array, Array]:
+def normalize_backward(dy: Array, cache: NormCache) -> tuple[Array, Array, Array]:
     r"""Backward of `normalize_forward`: ``(dx, dgamma, dbeta)`` (NORM-8, compact form).
 
     :math:`d\hat x=\gamma_c\,dy`; ``dx`` from `standardize_backward` on the group view;
     :math:`d\gamma_c=\sum dy\odot\hat x` and :math:`d\beta_c=\sum dy` over every position of
     channel c (all n, h, w), whatever the method (the affine is per channel).
     """
-    x, xhat, g, kcache, shape, _ = cache
-    (dx_v,) = standardize_backward((dy * g).reshape(shape), kcache)
-    ax = _affine_sum_axes(x.shape)
-    return dx_v.reshape(x.shape), (dy * xhat).sum(axis=ax), dy.sum(axis=ax)
+    (dx_v,) = standardize_backward((dy * cache.gamma).reshape(cache.view), cache.kernel)
+    ax = _affine_sum_axes(cache.x.shape)
+    return dx_v.reshape(cache.x.shape), (dy * cache.xhat).sum(axis=ax), dy.sum(axis=ax)
 
 
-def normalize_backward_staged(dy: Array, cache: tuple[Any, ...]) -> tuple[Array, Array, Array]:
+def normalize_backward_staged(dy: Array, cache: NormCache) -> tuple[Array, Array, Array]:
     r"""Ioffe & Szegedy's staged chain rule (§3), literally, over the method's groups (NORM-8).
 
     .. math::
@@ -302,8 +326,8 @@ def normalize_backward_staged(dy: Array, cache: tuple[Any, ...]) -> tuple[Array,
     The second term of ∂ℓ/∂μ_B is identically 0 (Σ(x_i − μ_B) = 0) but is kept, as the paper
     writes it. Returns ``(dx, dgamma, dbeta)``, equal to `normalize_backward` up to rounding.
     """
-    x, xhat, g, kcache, shape, eps = cache
-    _, _, axes = kcache
+    x, xhat, g, shape, eps = cache.x, cache.xhat, cache.gamma, cache.view, cache.eps
+    axes = cache.kernel.axes
     xv = x.reshape(shape)
     m = xv.size // np.prod([n for a, n in enumerate(shape) if a not in axes])
     mu = xv.mean(axis=axes, keepdims=True)
@@ -345,7 +369,7 @@ def _named(method: str, G: int = 1) -> tuple[Any, Any]:
 
 def batchnorm_forward(
     x: Array, gamma: Array, beta: Array, eps: float = 1e-5
-) -> tuple[Array, tuple[Any, ...]]:
+) -> tuple[Array, NormCache]:
     """BN, training mode (NORM-1): S = ``[N,H,W]`` per channel, or axis 0 of (N, D). See
     `normalize_forward`. Article: "BN:批量归一化,往batch方向做归一化,归一化维度是[N,H,W]"."""
     return normalize_forward(x, gamma, beta, method="BN", eps=eps)
@@ -353,7 +377,7 @@ def batchnorm_forward(
 
 def layernorm_forward(
     x: Array, gamma: Array, beta: Array, eps: float = 1e-5
-) -> tuple[Array, tuple[Any, ...]]:
+) -> tuple[Array, NormCache]:
     """LN (NORM-4): S = ``[C,H,W]`` per sample, or axis 1 of (N, D); per-channel γ, β.
     Article: "LN:层次归一化,往channel方向做归一化,归一化维度为[C,H,W]"."""
     return normalize_forward(x, gamma, beta, method="LN", eps=eps)
@@ -361,7 +385,7 @@ def layernorm_forward(
 
 def instancenorm_forward(
     x: Array, gamma: Array, beta: Array, eps: float = 1e-5
-) -> tuple[Array, tuple[Any, ...]]:
+) -> tuple[Array, NormCache]:
     """IN (NORM-4): S = ``[H,W]`` per (sample, channel).
     Article: "IN:实例归一化,只在一个channel内做归一化,归一化维度为[H,W]"."""
     return normalize_forward(x, gamma, beta, method="IN", eps=eps)
@@ -369,7 +393,7 @@ def instancenorm_forward(
 
 def groupnorm_forward(
     x: Array, gamma: Array, beta: Array, G: int, eps: float = 1e-5
-) -> tuple[Array, tuple[Any, ...]]:
+) -> tuple[Array, NormCache]:
     """GN (NORM-4): S = ``[C//G, H, W]``: G contiguous groups of C/G channels per sample.
     Article: "GN:介于LN和IN之间,在channel方向分group来做归一化,归一化的维度为[C//G , H, W]"."""
     return normalize_forward(x, gamma, beta, method="GN", eps=eps, G=G)
@@ -385,6 +409,22 @@ batchnorm_backward = layernorm_backward = instancenorm_backward = groupnorm_back
 # ---------------------------------------------------------------------------------------------
 
 
+class BNTrainCache(NamedTuple):
+    """The cache of `batchnorm_train_forward`: BN's `NormCache`, the momentum ρ and m."""
+
+    norm: NormCache
+    momentum: float
+    m: int
+
+
+class BNInferCache(NamedTuple):
+    """The cache of `batchnorm_infer_forward`: x̂, γ shaped to broadcast, s = √(v̄ + ε)."""
+
+    xhat: Array
+    gamma: Array
+    s: Array
+
+
 def batchnorm_train_forward(
     x: Array,
     gamma: Array,
@@ -394,7 +434,7 @@ def batchnorm_train_forward(
     *,
     momentum: float = 0.9,
     eps: float = 1e-5,
-) -> tuple[tuple[Array, Array, Array], tuple[Any, ...]]:
+) -> tuple[tuple[Array, Array, Array], BNTrainCache]:
     r"""Training-mode BN that **returns** its new running statistics (NORM-1, I&S Alg. 1-2).
 
     Out: ``(y, running_mean_new, running_var_new)`` with
@@ -414,11 +454,11 @@ def batchnorm_train_forward(
     mu, var = x.mean(axis=ax), x.var(axis=ax)
     new_mean = momentum * running_mean + (1.0 - momentum) * mu
     new_var = momentum * running_var + (1.0 - momentum) * var * m / (m - 1)
-    return (y, new_mean, new_var), (cache, momentum, m)
+    return (y, new_mean, new_var), BNTrainCache(cache, momentum, m)
 
 
 def batchnorm_train_backward(
-    douts: tuple[Array, Array, Array], cache: tuple[Any, ...]
+    douts: tuple[Array, Array, Array], cache: BNTrainCache
 ) -> tuple[Array, ...]:
     r"""Backward of `batchnorm_train_forward`: ``(dx, dgamma, dbeta, drunning_mean,
     drunning_var)``.
@@ -428,9 +468,9 @@ def batchnorm_train_backward(
     =(1-\rho)\frac{2(x_i-\mu_B)}{m-1}`, summed per channel; the old statistics get ρ.
     """
     dy, dmean, dvar = douts
-    ncache, momentum, m = cache
-    x = ncache[0]
-    dx, dgamma, dbeta = normalize_backward(dy, ncache)
+    momentum, m = cache.momentum, cache.m
+    x = cache.norm.x
+    dx, dgamma, dbeta = normalize_backward(dy, cache.norm)
     a = _affine_shape(x.shape)
     mu = x.mean(axis=_affine_sum_axes(x.shape), keepdims=True)
     dx = dx + (1.0 - momentum) * (dmean.reshape(a) / m + dvar.reshape(a) * 2.0 * (x - mu) / (m - 1))
@@ -444,7 +484,7 @@ def batchnorm_infer_forward(
     running_mean: Array,
     running_var: Array,
     eps: float = 1e-5,
-) -> tuple[Array, tuple[Any, ...]]:
+) -> tuple[Array, BNInferCache]:
     r"""Inference-mode BN (NORM-1, I&S Algorithm 2): a fixed per-channel affine map.
 
     .. math::  y=\gamma_c\,\frac{x-\bar\mu_c}{\sqrt{\bar v_c+\varepsilon}}+\beta_c
@@ -455,15 +495,15 @@ def batchnorm_infer_forward(
     a = _affine_shape(x.shape)
     s = np.sqrt(running_var.reshape(a) + eps)
     xhat = (x - running_mean.reshape(a)) / s
-    return gamma.reshape(a) * xhat + beta.reshape(a), (xhat, gamma.reshape(a), s)
+    return gamma.reshape(a) * xhat + beta.reshape(a), BNInferCache(xhat, gamma.reshape(a), s)
 
 
-def batchnorm_infer_backward(dy: Array, cache: tuple[Any, ...]) -> tuple[Array, ...]:
+def batchnorm_infer_backward(dy: Array, cache: BNInferCache) -> tuple[Array, ...]:
     r"""Backward of `batchnorm_infer_forward`: ``(dx, dgamma, dbeta, drunning_mean,
     drunning_var)``: :math:`dx=\gamma\,dy/s`, :math:`d\bar\mu=-\sum\gamma\,dy/s`,
     :math:`d\bar v=\sum\gamma\,dy\,\hat x\cdot(-\frac{1}{2s^2})`,
     with :math:`s=\sqrt{\bar v+\varepsilon}`."""
-    xhat, g, s = cache
+    xhat, g, s = cache.xhat, cache.gamma, cache.s
     ax = _affine_sum_axes(dy.shape)
     dxhat = dy * g
     dvar = (dxhat * xhat * (-0.5) / s**2).sum(axis=ax)
@@ -526,9 +566,17 @@ def samuelson_bound(m: int) -> float:
 # ---------------------------------------------------------------------------------------------
 
 
+class BNLinearCache(NamedTuple):
+    """The cache of `bn_linear_forward`: u, W and BN's `NormCache` of z = uW + b."""
+
+    u: Array
+    W: Array
+    norm: NormCache
+
+
 def bn_linear_forward(
     u: Array, W: Array, b: Array, gamma: Array, beta: Array, eps: float = 0.0
-) -> tuple[Array, tuple[Any, ...]]:
+) -> tuple[Array, BNLinearCache]:
     r"""NORM-10: BN applied to the pre-activation, :math:`y=\mathrm{BN}(uW+\mathbf 1b^\top)`.
 
     Article: "对节点的输入进行归一化,而不是对输出进行归一化" (BN on Wu + b, before the
@@ -539,16 +587,15 @@ def bn_linear_forward(
     """
     z = u @ W + b
     y, cache = batchnorm_forward(z, gamma, beta, eps)
-    return y, (u, W, cache)
+    return y, BNLinearCache(u, W, cache)
 
 
-def bn_linear_backward(dy: Array, cache: tuple[Any, ...]) -> tuple[Array, ...]:
+def bn_linear_backward(dy: Array, cache: BNLinearCache) -> tuple[Array, ...]:
     r"""Backward of `bn_linear_forward`: ``(du, dW, db, dgamma, dbeta)``; :math:`dz` from
     `normalize_backward`, :math:`du=dz\,W^\top`, :math:`dW=u^\top dz`, :math:`db=\sum dz`
     (identically 0 up to rounding: BN removes the bias, I&S §3.2)."""
-    u, W, ncache = cache
-    dz, dgamma, dbeta = normalize_backward(dy, ncache)
-    return dz @ W.T, u.T @ dz, dz.sum(axis=0), dgamma, dbeta
+    dz, dgamma, dbeta = normalize_backward(dy, cache.norm)
+    return dz @ cache.W.T, cache.u.T @ dz, dz.sum(axis=0), dgamma, dbeta
 
 
 # ---------------------------------------------------------------------------------------------

@@ -40,7 +40,7 @@ descent is difficult", IEEE TNN 5(2). CS231n assignment 3, ``rnn_layers.py``
 
 from __future__ import annotations
 
-from typing import Any
+from typing import NamedTuple
 
 import numpy as np
 from numpy.typing import NDArray
@@ -51,6 +51,12 @@ Array = NDArray[np.float64]
 
 __all__ = [
     "SPECS",
+    "LossCache",
+    "OutputCache",
+    "OutputSigmoidCache",
+    "RNNCache",
+    "RNNLossCache",
+    "RNNStepCache",
     "article_dE_dparams",
     "article_dEt_dparams",
     "direct_partials",
@@ -85,9 +91,27 @@ __all__ = [
 # ---------------------------------------------------------------------------------------------
 
 
+class RNNStepCache(NamedTuple):
+    """The cache of `rnn_step_forward`: the step's inputs and its new state s_t."""
+
+    x: Array
+    s_prev: Array
+    W_x: Array
+    W_s: Array
+    s: Array
+
+
+class RNNCache(NamedTuple):
+    """The cache of `rnn_forward` and `rnn_untied_forward`: every step's `RNNStepCache` and
+    x's shape (N, T, D)."""
+
+    steps: list[RNNStepCache]
+    x_shape: tuple[int, ...]
+
+
 def rnn_step_forward(
     x: Array, s_prev: Array, W_x: Array, W_s: Array, b: Array
-) -> tuple[Array, tuple[Array, ...]]:
+) -> tuple[Array, RNNStepCache]:
     r"""One RNN step (RNN-1): ``s = tanh(x @ W_x + s_prev @ W_s + b)``.
 
     Article: ``s_t = tanh(W_xx_t+W_s s_{t-1}+b)`` (column vectors; its W are our W^T).
@@ -98,10 +122,10 @@ def rnn_step_forward(
     returns ``s`` (N, H) and the cache for `rnn_step_backward`.
     """
     s = np.tanh(x @ W_x + s_prev @ W_s + b)
-    return s, (x, s_prev, W_x, W_s, s)
+    return s, RNNStepCache(x, s_prev, W_x, W_s, s)
 
 
-def rnn_step_backward(ds: Array, cache: tuple[Array, ...]) -> tuple[Array, ...]:
+def rnn_step_backward(ds: Array, cache: RNNStepCache) -> tuple[Array, ...]:
     r"""Backward of `rnn_step_forward` (RNN-1, RNN-3): ``(dx, ds_prev, dW_x, dW_s, db)``.
 
     Derivation (article's symbols, one row of the batch): with :math:`a = x W_x + s_{t-1}W_s
@@ -110,14 +134,11 @@ def rnn_step_backward(ds: Array, cache: tuple[Array, ...]) -> tuple[Array, ...]:
     RNN-3 acting on a row), :math:`dW_x = x^\top da`, :math:`dW_s = s_{t-1}^\top da`,
     :math:`db = \sum_n da`. Shapes as the arguments of `rnn_step_forward`.
     """
-    x, s_prev, W_x, W_s, s = cache
-    da = ds * (1.0 - s**2)
-    return da @ W_x.T, da @ W_s.T, x.T @ da, s_prev.T @ da, da.sum(axis=0)
+    da = ds * (1.0 - cache.s**2)
+    return da @ cache.W_x.T, da @ cache.W_s.T, cache.x.T @ da, cache.s_prev.T @ da, da.sum(axis=0)
 
 
-def rnn_forward(
-    x: Array, s_0: Array, W_x: Array, W_s: Array, b: Array
-) -> tuple[Array, tuple[Any, ...]]:
+def rnn_forward(x: Array, s_0: Array, W_x: Array, W_s: Array, b: Array) -> tuple[Array, RNNCache]:
     r"""The RNN over a sequence (RNN-1): every state :math:`s_1 … s_T`.
 
     Article: ``s_t = tanh(W_xx_t+W_s s_{t-1}+b)``; "在RNN中 W_sW_x这两个参数是共享的"
@@ -128,16 +149,16 @@ def rnn_forward(
     """
     N, T, _ = x.shape
     s = np.empty((N, T, W_s.shape[0]))
-    caches = []
+    caches: list[RNNStepCache] = []
     prev = s_0
     for t in range(T):
         prev, c = rnn_step_forward(x[:, t], prev, W_x, W_s, b)
         s[:, t] = prev
         caches.append(c)
-    return s, (caches, x.shape)
+    return s, RNNCache(caches, x.shape)
 
 
-def rnn_backward(ds: Array, cache: tuple[Any, ...]) -> tuple[Array, ...]:
+def rnn_backward(ds: Array, cache: RNNCache) -> tuple[Array, ...]:
     r"""BPTT (RNN-4, RNN-5): ``(dx, ds_0, dW_x, dW_s, db)`` from upstream ``ds`` (N, T, H).
 
     Article: "因此在step t下, E_tw_x求导需要对前面所有step的 W_x依次进行求导,再加起来";
@@ -151,13 +172,13 @@ def rnn_backward(ds: Array, cache: tuple[Any, ...]) -> tuple[Array, ...]:
     :math:`\nabla_{W_x}E=\sum_t x_t^\top(r_t\odot(1-s_t^2))` (ours), likewise
     :math:`W_s` with :math:`s_{t-1}` and b; :math:`\nabla_{s_0}E = J_1^\top r_1`.
     """
-    caches, (N, T, D) = cache
-    W_x, W_s = caches[0][2], caches[0][3]
+    N, T, D = cache.x_shape
+    W_x, W_s = cache.steps[0].W_x, cache.steps[0].W_s
     dx = np.empty((N, T, D))
     dW_x, dW_s, db = np.zeros_like(W_x), np.zeros_like(W_s), np.zeros(W_s.shape[0])
     carry = np.zeros((N, W_s.shape[0]))
     for t in reversed(range(T)):
-        dx[:, t], carry, gx, gs, gb = rnn_step_backward(ds[:, t] + carry, caches[t])
+        dx[:, t], carry, gx, gs, gb = rnn_step_backward(ds[:, t] + carry, cache.steps[t])
         dW_x += gx
         dW_s += gs
         db += gb
@@ -169,17 +190,47 @@ def rnn_backward(ds: Array, cache: tuple[Any, ...]) -> tuple[Array, ...]:
 # ---------------------------------------------------------------------------------------------
 
 
-def output_forward(s: Array, W_o: Array) -> tuple[Array, tuple[Array, Array]]:
+class OutputCache(NamedTuple):
+    """The cache of `output_forward`: its inputs."""
+
+    s: Array
+    W_o: Array
+
+
+class OutputSigmoidCache(NamedTuple):
+    """The cache of `output_sigmoid_forward`: its inputs and the output o."""
+
+    s: Array
+    W_o: Array
+    o: Array
+
+
+class LossCache(NamedTuple):
+    """The cache of `loss_forward`: the predictions and the targets."""
+
+    o: Array
+    y: Array
+
+
+class RNNLossCache(NamedTuple):
+    """The cache of `rnn_loss_forward`: the caches of its three stages."""
+
+    rnn: RNNCache
+    output: OutputCache
+    loss: LossCache
+
+
+def output_forward(s: Array, W_o: Array) -> tuple[Array, OutputCache]:
     r"""The prediction head (RNN-1, RNN-6): ``o = s @ W_o``.
 
     Article: "接下来W_os_t 进行相乘得到step t下的预测值 o_t";
     "这里也有个共享的W_o ,但不是包含在RNN中的".
     Shapes: ``s`` (N, T, H), ``W_o`` (H, K) (the article's W_o is K×H); returns ``o`` (N, T, K).
     """
-    return s @ W_o, (s, W_o)
+    return s @ W_o, OutputCache(s, W_o)
 
 
-def output_backward(do: Array, cache: tuple[Array, Array]) -> tuple[Array, Array]:
+def output_backward(do: Array, cache: OutputCache) -> tuple[Array, Array]:
     r"""Backward of `output_forward` (RNN-6): ``(ds, dW_o)``.
 
     Article:
@@ -189,11 +240,10 @@ def output_backward(do: Array, cache: tuple[Array, Array]) -> tuple[Array, Array
     :math:`s_t^\top(o_t-y_t)` (H×K); summed over steps and the batch.
     :math:`ds_t = do_t W_o^\top` is the direct gradient into the recurrence.
     """  # noqa: E501 (the article's LaTeX stays on one line so it can be grepped)
-    s, W_o = cache
-    return do @ W_o.T, np.einsum("nth,ntk->hk", s, do)
+    return do @ cache.W_o.T, np.einsum("nth,ntk->hk", cache.s, do)
 
 
-def output_sigmoid_forward(s: Array, W_o: Array) -> tuple[Array, tuple[Array, Array, Array]]:
+def output_sigmoid_forward(s: Array, W_o: Array) -> tuple[Array, OutputSigmoidCache]:
     r"""The head with an output activation (RNN-6's variant): ``o = sigmoid(s @ W_o)``.
 
     Article: "(加激活函数也可以)" (an activation on :math:`W_os_t` is allowed). With
@@ -202,21 +252,20 @@ def output_sigmoid_forward(s: Array, W_o: Array) -> tuple[Array, tuple[Array, Ar
     Shapes as `output_forward`.
     """
     o = 1.0 / (1.0 + np.exp(-(s @ W_o)))
-    return o, (s, W_o, o)
+    return o, OutputSigmoidCache(s, W_o, o)
 
 
-def output_sigmoid_backward(do: Array, cache: tuple[Array, Array, Array]) -> tuple[Array, Array]:
+def output_sigmoid_backward(do: Array, cache: OutputSigmoidCache) -> tuple[Array, Array]:
     r"""Backward of `output_sigmoid_forward`: ``(ds, dW_o)`` with :math:`\varphi'=o(1-o)`.
 
     :math:`d\beta = do\odot o\odot(1-o)`, :math:`ds = d\beta\,W_o^\top`,
     :math:`dW_o=\sum_{n,t}s_t^\top d\beta_t` (ours, H×K).
     """
-    s, W_o, o = cache
-    dbeta = do * o * (1.0 - o)
-    return dbeta @ W_o.T, np.einsum("nth,ntk->hk", s, dbeta)
+    dbeta = do * cache.o * (1.0 - cache.o)
+    return dbeta @ cache.W_o.T, np.einsum("nth,ntk->hk", cache.s, dbeta)
 
 
-def loss_forward(o: Array, y: Array) -> tuple[Array, tuple[Array, Array]]:
+def loss_forward(o: Array, y: Array) -> tuple[Array, LossCache]:
     r"""The sequence loss (RNN-2): :math:`E=\sum_n\sum_t\frac12\|y_t-o_t\|_2^2` as a 0-d array.
 
     Article: ``E = \frac{1}{2}\sum_{t=1}^{T}{(y_t-o_t)^{2}}``, ``E_t = \frac{1}{2}{(y_t-o_t)^{2}}``
@@ -224,23 +273,22 @@ def loss_forward(o: Array, y: Array) -> tuple[Array, tuple[Array, Array]]:
     (ERR-10). Summed over the batch too. Shapes: ``o``, ``y`` (N, T, K).
     """
     r = o - y
-    return np.asarray(0.5 * np.sum(r * r)), (o, y)
+    return np.asarray(0.5 * np.sum(r * r)), LossCache(o, y)
 
 
-def loss_backward(dE: Array, cache: tuple[Array, Array]) -> tuple[Array, Array]:
+def loss_backward(dE: Array, cache: LossCache) -> tuple[Array, Array]:
     r"""Backward of `loss_forward` (RNN-2): :math:`\nabla_{o_t}E_t=o_t-y_t`; ``(do, dy)``.
 
     :math:`\partial E_t/\partial o_t = (o_t-y_t)^\top` (the article's first factor of RNN-4),
     :math:`\partial E/\partial y_t = y_t-o_t`. ``dE`` a scalar (0-d); ``do``, ``dy`` (N, T, K).
     """
-    o, y = cache
-    g = np.asarray(dE) * (o - y)
+    g = np.asarray(dE) * (cache.o - cache.y)
     return g, -g
 
 
 def rnn_loss_forward(
     x: Array, s_0: Array, W_x: Array, W_s: Array, b: Array, W_o: Array, y: Array
-) -> tuple[Array, tuple[Any, ...]]:
+) -> tuple[Array, RNNLossCache]:
     r"""The whole pipeline of Part II (RNN-1, RNN-2): states, predictions, :math:`E=\sum_tE_t`.
 
     Shapes: ``x`` (N, T, D), ``s_0`` (N, H), ``W_x`` (D, H), ``W_s`` (H, H), ``b`` (H,),
@@ -249,20 +297,19 @@ def rnn_loss_forward(
     s, c_rnn = rnn_forward(x, s_0, W_x, W_s, b)
     o, c_out = output_forward(s, W_o)
     E, c_loss = loss_forward(o, y)
-    return E, (c_rnn, c_out, c_loss)
+    return E, RNNLossCache(c_rnn, c_out, c_loss)
 
 
-def rnn_loss_backward(dE: Array, cache: tuple[Any, ...]) -> tuple[Array, ...]:
+def rnn_loss_backward(dE: Array, cache: RNNLossCache) -> tuple[Array, ...]:
     r"""Backward of `rnn_loss_forward` by BPTT: ``(dx, ds_0, dW_x, dW_s, db, dW_o, dy)``.
 
     :math:`\nabla_{o_t}E=o_t-y_t` (RNN-2), :math:`ds_t = (o_t-y_t)W_o^\top` enters the
     recurrence at every step, `rnn_backward` runs the O(T) recursion (RNN-4/5), and
     :math:`\nabla_{W_o}E=\sum_t s_t^\top(o_t-y_t)` (RNN-6).
     """
-    c_rnn, c_out, c_loss = cache
-    do, dy = loss_backward(dE, c_loss)
-    ds, dW_o = output_backward(do, c_out)
-    return (*rnn_backward(ds, c_rnn), dW_o, dy)
+    do, dy = loss_backward(dE, cache.loss)
+    ds, dW_o = output_backward(do, cache.output)
+    return (*rnn_backward(ds, cache.rnn), dW_o, dy)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -272,7 +319,7 @@ def rnn_loss_backward(dE: Array, cache: tuple[Any, ...]) -> tuple[Array, ...]:
 
 def rnn_untied_forward(
     x: Array, s_0: Array, W_xs: Array, W_ss: Array, bs: Array
-) -> tuple[Array, tuple[Any, ...]]:
+) -> tuple[Array, RNNCache]:
     r"""A T-layer feed-forward net with one copy of the weights per step (RNN-5, RNN-9).
 
     Layer t is :math:`s_t=\tanh(x_tW_x^{(t)}+s_{t-1}W_s^{(t)}+b^{(t)})`. With every copy equal
@@ -281,29 +328,31 @@ def rnn_untied_forward(
     """
     N, T, _ = x.shape
     s = np.empty((N, T, W_ss.shape[1]))
-    caches = []
+    caches: list[RNNStepCache] = []
     prev = s_0
     for t in range(T):
         prev, c = rnn_step_forward(x[:, t], prev, W_xs[t], W_ss[t], bs[t])
         s[:, t] = prev
         caches.append(c)
-    return s, (caches, x.shape)
+    return s, RNNCache(caches, x.shape)
 
 
-def rnn_untied_backward(ds: Array, cache: tuple[Any, ...]) -> tuple[Array, ...]:
+def rnn_untied_backward(ds: Array, cache: RNNCache) -> tuple[Array, ...]:
     r"""Backward of `rnn_untied_forward`: ``(dx, ds_0, dW_xs, dW_ss, dbs)``, per-copy grads.
 
     RNN-5's tying rule: :math:`\nabla_{W_x}E|_{\rm tied}=\sum_t\nabla_{W_x^{(t)}}E|_{\text{all
     copies}=W_x}`; the per-copy gradient is step t's direct contribution.
     """
-    caches, (N, T, D) = cache
+    N, T, D = cache.x_shape
+    first = cache.steps[0]
     dx = np.empty((N, T, D))
-    dW_xs = np.empty((T, *caches[0][2].shape))
-    dW_ss = np.empty((T, *caches[0][3].shape))
-    dbs = np.empty((T, caches[0][3].shape[1]))
-    carry = np.zeros_like(caches[0][1])
+    dW_xs = np.empty((T, *first.W_x.shape))
+    dW_ss = np.empty((T, *first.W_s.shape))
+    dbs = np.empty((T, first.W_s.shape[1]))
+    carry = np.zeros_like(first.s_prev)
     for t in reversed(range(T)):
-        dx[:, t], carry, dW_xs[t], dW_ss[t], dbs[t] = rnn_step_backward(ds[:, t] + carry, caches[t])
+        step = rnn_step_backward(ds[:, t] + carry, cache.steps[t])
+        dx[:, t], carry, dW_xs[t], dW_ss[t], dbs[t] = step
     return dx, carry, dW_xs, dW_ss, dbs
 
 
