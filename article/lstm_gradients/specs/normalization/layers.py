@@ -1,65 +1,13 @@
-r"""Part III (从Batch Normalization到Group Normalization): BN, LN, IN, GN as one kernel.
+r"""Part III's layers: BN, LN, IN, GN as one standardization kernel, their backwards, BN with
+running statistics and in inference mode, BN(uW + b), the kernel's Jacobian, and the registry.
 
-Equation IDs (``formula-inventory.md`` §3): NORM-1 … NORM-13; errata ERR-20 … ERR-28;
-figures FIG-8 (`reduction_set`, `group_ids`), PLOT-C (`plot_c_data`), PLOT-D
-(`plot_d_data`, from `bn_deep_gradient_norms`), PLOT-F (`plot_f_data`, from
-`jacobian_eigenvalues` and `standardize_jacobian`).
-
-The kernel
-----------
-For a group S of m values (NORM-1, the article's ``x_i'=\frac{x_i-\mu}{\sqrt{\sigma^{2}+
-\varepsilon}}`` and ``y_i = \gamma x_i'+\beta``):
-
-.. math::  \mu=\tfrac1m\sum_{k\in S}x_k,\quad \sigma^2=\tfrac1m\sum_{k\in S}(x_k-\mu)^2,\quad
-           s=\sqrt{\sigma^2+\varepsilon},\quad \hat x_i=(x_i-\mu)/s,\quad
-           y_i=\gamma_c\hat x_i+\beta_c .
-
-σ² is the **biased variance**, not the standard deviation the article names (ERR-22). The
-article's :math:`x_i'` is our ``xhat``. `standardize_forward`/`standardize_backward` are the
-kernel; `normalize_forward`/`normalize_backward` add the per-channel affine and choose S.
-
-Reduction sets (NORM-4, the article's "归一化维度"), for ``x`` of shape (N, C, H, W):
-
-======  =========================  ==================  ============
-method  article                    axes of the view    m
-======  =========================  ==================  ============
-BN      ``[N,H,W]``                (0, 2, 3)           N·H·W
-LN      ``[C,H,W]``                (1, 2, 3)           C·H·W
-IN      ``[H,W]``                  (2, 3)              H·W
-GN      ``[C//G , H, W]``          view (N, G, C/G, H, W), axes (2, 3, 4)   (C/G)·H·W
-======  =========================  ==================  ============
-
-GN's groups are **contiguous** blocks of C/G channels and need G | C; the article's C//G is
-channels per group, not the number of groups (ERR-27). For (N, D) inputs BN normalises each
-feature over the batch (axis 0, m = N) and LN each sample over its features (axis 1, m = D).
-The affine γ, β is **per channel** ((C,) for 4-D, (D,) for 2-D) for all four methods (Wu &
-He 2018, eq. 4); the original LN (Ba et al. 2016) has a per-element gain, which for 2-D
-inputs is the same thing.
-
-Orientation: ``u @ W`` with ``W`` (d_in, d_out) (CS231n); the article's and I&S's column-vector
-``Wu`` is our ``u @ W`` with their W the transpose of ours (NORM-10).
-
-Running statistics are **state**; the functions here never mutate anything: training-mode BN
-(`batchnorm_train_forward`) returns the new running mean and variance as outputs (and has a
-backward for them), so a gradient checker that calls it many times sees a pure function.
-
-References
-----------
-.. [A] 《漫谈LSTM系列的梯度问题》, NLP Weekly (Zhihu), 2018, Part III.
-.. [1] S. Ioffe, C. Szegedy, "Batch Normalization: Accelerating Deep Network Training by
-   Reducing Internal Covariate Shift", ICML 2015, arXiv:1502.03167 (Algorithms 1-2, §3, §3.2,
-   §3.3).
-.. [2] Y. Wu, K. He, "Group Normalization", ECCV 2018, arXiv:1803.08494 (eqs. 1-4, 7; Fig. 2).
-.. [3] J. L. Ba, J. R. Kiros, G. E. Hinton, "Layer Normalization", arXiv:1607.06450, 2016.
-.. [4] D. Ulyanov, A. Vedaldi, V. Lempitsky, "Instance Normalization", arXiv:1607.08022, 2016.
-.. [5] G. Yang, J. Pennington, V. Rao, J. Sohl-Dickstein, S. S. Schoenholz, "A Mean Field
-   Theory of Batch Normalization", ICLR 2019, arXiv:1902.08129.
-.. [6] P. A. Samuelson, "How deviant can you be?", JASA 63(324), 1968.
+The mathematics, the reduction-set table and the references are in the package docstring
+(`lstm_gradients.specs.normalization`); the batch-statistics experiments and the plot data are
+in `lstm_gradients.specs.normalization.statistics`.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -75,18 +23,14 @@ __all__ = [
     "BNInferCache",
     "BNLinearCache",
     "BNTrainCache",
-    "BatchStatistics",
     "NormCache",
     "StandardizeCache",
-    "batch_statistics_monte_carlo",
-    "batch_statistics_theory",
     "batchnorm_backward",
     "batchnorm_forward",
     "batchnorm_infer_backward",
     "batchnorm_infer_forward",
     "batchnorm_train_backward",
     "batchnorm_train_forward",
-    "bn_deep_gradient_norms",
     "bn_linear_backward",
     "bn_linear_forward",
     "bn_restoring_affine",
@@ -102,10 +46,6 @@ __all__ = [
     "normalize_backward_staged",
     "normalize_forward",
     "normalize_loop",
-    "per_sample_xhat_std",
-    "plot_c_data",
-    "plot_d_data",
-    "plot_f_data",
     "reduction_set",
     "reduction_size",
     "samuelson_bound",
@@ -596,187 +536,6 @@ def bn_linear_backward(dy: Array, cache: BNLinearCache) -> tuple[Array, ...]:
     (identically 0 up to rounding: BN removes the bias, I&S §3.2)."""
     dz, dgamma, dbeta = normalize_backward(dy, cache.norm)
     return dz @ cache.W.T, cache.u.T @ dz, dz.sum(axis=0), dgamma, dbeta
-
-
-# ---------------------------------------------------------------------------------------------
-# NORM-11 / PLOT-C: batch-size statistics
-# ---------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class BatchStatistics:
-    """Moments of the batch statistics of m iid values (NORM-11); Monte Carlo or theory.
-
-    ``var_mean`` Var(μ_B); ``mean_var`` E[σ_B²]; ``var_var`` Var(σ_B²); ``mse_var``
-    E[(σ_B² − σ²)²]. Monte Carlo results also carry standard errors (``se_*``), else NaN.
-    """
-
-    m: int
-    var_mean: float
-    mean_var: float
-    var_var: float
-    mse_var: float
-    se_var_mean: float = float("nan")
-    se_mean_var: float = float("nan")
-    se_var_var: float = float("nan")
-    se_mse_var: float = float("nan")
-
-
-def batch_statistics_theory(
-    m: int, sigma2: float = 1.0, mu4: float | None = None
-) -> BatchStatistics:
-    r"""Closed forms of NORM-11 for iid data with variance σ² and 4th central moment μ₄
-    (Gaussian μ₄ = 3σ⁴ by default).
-
-    .. math::  \mathrm{Var}(\mu_B)=\sigma^2/m,\quad E[\sigma_B^2]=\tfrac{m-1}{m}\sigma^2,\quad
-        \mathrm{Var}(\sigma_B^2)=\big(\tfrac{m-1}{m}\big)^2\tfrac1m\big(\mu_4-\tfrac{m-3}{m-1}
-        \sigma^4\big),\quad \mathrm{MSE}=\mathrm{Var}(\sigma_B^2)+(\sigma^2/m)^2 .
-
-    Gaussian: Var(σ_B²) = 2(m−1)σ⁴/m², MSE = (2m−1)σ⁴/m² (strictly decreasing in m ≥ 1).
-    For m = 1 the variance terms are 0 (σ_B² ≡ 0) and the MSE is σ⁴.
-    """
-    mu4 = 3.0 * sigma2**2 if mu4 is None else mu4
-    var_var = 0.0 if m == 1 else ((m - 1) / m) ** 2 / m * (mu4 - (m - 3) / (m - 1) * sigma2**2)
-    return BatchStatistics(
-        m, sigma2 / m, (m - 1) / m * sigma2, var_var, var_var + (sigma2 / m) ** 2
-    )
-
-
-def _var_and_se(z: Array) -> tuple[float, float]:
-    """Sample variance of z and its standard error sqrt(Var((z - z̄)²)/R)."""
-    d2 = (z - z.mean()) ** 2
-    return float(d2.mean()), float(d2.std() / np.sqrt(z.size))
-
-
-def _mean_and_se(z: Array) -> tuple[float, float]:
-    return float(z.mean()), float(z.std() / np.sqrt(z.size))
-
-
-def batch_statistics_monte_carlo(
-    m: int,
-    R: int,
-    rng: np.random.Generator,
-    *,
-    sigma: float = 1.0,
-    mu: float = 0.0,
-    dist: str = "normal",
-) -> BatchStatistics:
-    """Monte Carlo of NORM-11: R batches of m iid values with mean ``mu`` and std ``sigma``,
-    each giving μ_B and the biased σ_B²; returns the empirical moments with standard errors.
-    ``dist``: ``"normal"`` (μ₄ = 3σ⁴) or ``"exponential"`` (shifted Exp(1): μ₄ = 9σ⁴)."""
-    if dist == "normal":
-        z = rng.standard_normal((R, m))
-    elif dist == "exponential":
-        z = rng.standard_exponential((R, m)) - 1.0
-    else:
-        raise ValueError(f"dist must be 'normal' or 'exponential', got {dist!r}")
-    x = mu + sigma * z
-    mu_b = x.mean(axis=1)
-    var_b = x.var(axis=1)
-    vm, se_vm = _var_and_se(mu_b)
-    mv, se_mv = _mean_and_se(var_b)
-    vv, se_vv = _var_and_se(var_b)
-    mse, se_mse = _mean_and_se((var_b - sigma**2) ** 2)
-    return BatchStatistics(m, vm, mv, vv, mse, se_vm, se_mv, se_vv, se_mse)
-
-
-def per_sample_xhat_std(z0: float, m: int, R: int, rng: np.random.Generator) -> float:
-    r"""NORM-11 per-sample noise: the std over R batches of :math:`\hat x(x_0)` for a fixed
-    :math:`x_0=z_0` inside a batch of m − 1 standard-normal batch-mates (ε = 0). Delta
-    method: :math:`\approx\sqrt{(1+z_0^2/2)/m}` for large m."""
-    x = rng.standard_normal((R, m))
-    x[:, 0] = z0
-    xhat0 = (x[:, 0] - x.mean(axis=1)) / x.std(axis=1)
-    return float(xhat0.std())
-
-
-def plot_c_data(ms: Any, R: int, seed: int, z0: float = 1.0) -> dict[str, Array]:
-    """PLOT-C data: Monte Carlo (with standard errors, ``*_se``) and theory of Var(μ_B),
-    Var(σ_B²), MSE(σ_B²) and the per-sample std of x̂ (at ``z0``; NaN for m ≤ 2, where x̂ = ±1)
-    against m, standard-normal data, R batches per m, one seed."""
-    rng = np.random.default_rng(seed)
-    ms = np.asarray(ms, dtype=int)
-    mc = [batch_statistics_monte_carlo(int(m), R, rng) for m in ms]
-    th = [batch_statistics_theory(int(m)) for m in ms]
-    return {
-        "m": ms,
-        "var_mean_mc": np.array([s.var_mean for s in mc]),
-        "var_mean_se": np.array([s.se_var_mean for s in mc]),
-        "var_var_se": np.array([s.se_var_var for s in mc]),
-        "mse_var_se": np.array([s.se_mse_var for s in mc]),
-        "var_mean_theory": np.array([s.var_mean for s in th]),
-        "var_var_mc": np.array([s.var_var for s in mc]),
-        "var_var_theory": np.array([s.var_var for s in th]),
-        "mse_var_mc": np.array([s.mse_var for s in mc]),
-        "mse_var_theory": np.array([s.mse_var for s in th]),
-        "xhat_std_mc": np.array(
-            [per_sample_xhat_std(z0, int(m), R, rng) if m > 2 else np.nan for m in ms]
-        ),
-        "xhat_std_delta": np.sqrt((1 + z0**2 / 2) / ms),
-    }
-
-
-# ---------------------------------------------------------------------------------------------
-# NORM-13 / ERR-20 / PLOT-D: gradient growth through a deep BN network at initialisation
-# ---------------------------------------------------------------------------------------------
-
-_ACTS = {
-    "relu": (lambda z: np.maximum(z, 0.0), lambda z: (z > 0).astype(float)),
-    "tanh": (np.tanh, lambda z: 1.0 - np.tanh(z) ** 2),
-    "linear": (lambda z: z, np.ones_like),
-}
-
-
-def bn_deep_gradient_norms(
-    L: int, width: int, batch: int, activation: str, rng: np.random.Generator, eps: float = 1e-5
-) -> Array:
-    r"""NORM-13 / PLOT-D: :math:`\|\nabla_{h_l}\ell\|_F` for l = 0 … L in the net
-    :math:`h_l=\phi(\mathrm{BN}(h_{l-1}W_l))`, :math:`W_l\sim\mathcal N(0,1/n)`, γ = 1, β = 0,
-    with a random standard-normal upstream gradient at :math:`h_L` (Yang et al. 2019 setting).
-    Backward through `normalize_backward`. Returns L + 1 norms, index l = layer."""
-    phi, dphi = _ACTS[activation]
-    h = rng.standard_normal((batch, width))
-    ones, zeros = np.ones(width), np.zeros(width)
-    tape = []
-    for _ in range(L):
-        W = rng.standard_normal((width, width)) / np.sqrt(width)
-        z, cache = batchnorm_forward(h @ W, ones, zeros, eps)
-        tape.append((W, cache, z))
-        h = phi(z)
-    g = rng.standard_normal((batch, width))
-    norms = [np.linalg.norm(g)]
-    for W, cache, z in reversed(tape):
-        g = normalize_backward(g * dphi(z), cache)[0] @ W.T
-        norms.append(np.linalg.norm(g))
-    return np.array(norms[::-1])
-
-
-def plot_d_data(
-    activations: tuple[str, ...] = ("relu", "tanh", "linear"),
-    L: int = 50,
-    width: int = 100,
-    batch: int = 32,
-    seed: int = 0,
-) -> dict[str, Array]:
-    """PLOT-D data: log‖∇_{h_l}‖ against layer l for each activation (`bn_deep_gradient_norms`,
-    one network per activation, all from ``seed``), plus ``"layer"`` = 0 … L."""
-    rng = np.random.default_rng(seed)
-    out = {"layer": np.arange(L + 1)}
-    for act in activations:
-        out[act] = np.log(bn_deep_gradient_norms(L, width, batch, act, rng))
-    return out
-
-
-def plot_f_data(eps: Any = None, m: int = 8, seed: int = 0) -> dict[str, Array]:
-    """PLOT-F data: the eigenvalues of `standardize_jacobian` for one group of m standard-normal
-    values against ε (log grid 1e-6 … 1e2 by default), numerically (``"numeric"``, sorted,
-    shape (len(eps), m)) and from `jacobian_eigenvalues` (``"theory"``), with σ² of the group."""
-    eps = np.logspace(-6, 2, 33) if eps is None else np.asarray(eps, dtype=float)
-    x = np.random.default_rng(seed).standard_normal(m)
-    sigma2 = float(x.var())
-    numeric = np.array([np.linalg.eigvalsh(standardize_jacobian(x, e)) for e in eps])
-    theory = np.array([np.sort(jacobian_eigenvalues(sigma2, e, m)) for e in eps])
-    return {"eps": eps, "numeric": numeric, "theory": theory, "sigma2": np.array(sigma2)}
 
 
 # ---------------------------------------------------------------------------------------------
