@@ -14,7 +14,7 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from lstm_gradients import figures as F
+from lstm_gradients.figures import plots as F
 
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning:matplotlib")  # 3-D tight layout
 

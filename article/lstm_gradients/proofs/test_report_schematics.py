@@ -18,7 +18,7 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 
 from lstm_gradients import figures as F
-from lstm_gradients import schematics as S
+from lstm_gradients.figures import schematics as S
 from lstm_gradients.specs import gru as G
 from lstm_gradients.specs import lstm as L
 from lstm_gradients.specs import mlp as M

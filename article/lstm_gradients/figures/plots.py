@@ -22,7 +22,7 @@ from numpy.typing import NDArray
 from gradcheck.report._document import FigureOutcome
 from gradcheck.report.figures import FigureUnavailable
 from gradcheck.report.figures import draw_figures as _draw_figures
-from lstm_gradients.schematics import draw_fig1, draw_fig3, draw_fig6, draw_fig7
+from lstm_gradients.figures.schematics import draw_fig1, draw_fig3, draw_fig6, draw_fig7
 
 __all__ = ["FIGURES", "FigureUnavailable", "draw_figures", "fig4_data", "plot_a_rnn_data", "spec"]
 

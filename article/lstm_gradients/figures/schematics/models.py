@@ -89,7 +89,7 @@ class ProbeAmbiguous(RuntimeError):
 
 
 def _spec(module: str, name: str) -> Any:
-    from lstm_gradients.figures import spec
+    from lstm_gradients.figures.plots import spec
 
     return spec(module, name)
 
@@ -557,7 +557,7 @@ def _check_lstm_readout(nodes: Nodes, variant: str) -> None:
     ):
         raise ValueError(
             f"specs.lstm.{variant}: the cache no longer holds i, f, o, g where "
-            "lstm_gradients.schematics reads them"
+            "lstm_gradients.figures.schematics reads them"
         )
 
 
