@@ -1,44 +1,45 @@
-"""The article's figures, drawn from the specs' public functions (never from constants).
+"""The article's plotted figures (FIG-2, FIG-4, FIG-5, FIG-8, PLOT-A, PLOT-B, PLOT-C), drawn
+from the specs' public functions (never from constants).
 
-Each figure has a *data* function (what a test checks: `fig4_data`, `plot_a_data`, ...) and a
-*drawer* that plots that data with matplotlib's object API (no pyplot, no display needed).
-A figure whose spec function does not exist yet is reported as not produced, with the reason;
-`draw_figures` never fakes one.
-
-``specs`` is the project's spec package (importable from a checkout); matplotlib comes with the
-``report`` extra.
+Each figure has a *data* function (what a test checks: `fig4_data`, `plot_a_rnn_data`, ...) and
+a *drawer* (``draw_fig4``, ...) that plots that data with matplotlib's object API (no pyplot, no
+display needed). Spec functions are looked up with `lstm_gradients.figures._lookup.spec`, so a
+missing one makes its figure unavailable, with the reason, never faked. matplotlib comes with
+gradcheck's ``report`` extra.
 """
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable, Iterable
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
-from gradcheck.report._document import FigureOutcome
 from gradcheck.report.figures import FigureUnavailable
-from gradcheck.report.figures import draw_figures as _draw_figures
-from lstm_gradients.figures.schematics import draw_fig1, draw_fig3, draw_fig6, draw_fig7
+from lstm_gradients.figures._lookup import spec
 
-__all__ = ["FIGURES", "FigureUnavailable", "draw_figures", "fig4_data", "plot_a_rnn_data", "spec"]
+__all__ = [
+    "draw_fig2",
+    "draw_fig4",
+    "draw_fig5",
+    "draw_fig8",
+    "draw_plot_a",
+    "draw_plot_b",
+    "draw_plot_c",
+    "fig2_data",
+    "fig4_data",
+    "fig5_data",
+    "fig8_data",
+    "plot_a_gru_data",
+    "plot_a_lstm_data",
+    "plot_a_rnn_data",
+    "plot_b_data",
+    "plot_c_data",
+    "spectral_matrix",
+]
 
 Array = NDArray[np.float64]
-
-
-def spec(module: str, name: str) -> Any:
-    """``specs.<module>.<name>``, or `FigureUnavailable` naming what is missing."""
-    try:
-        mod = importlib.import_module(f"lstm_gradients.specs.{module}")
-    except ImportError as exc:
-        raise FigureUnavailable(f"cannot import specs.{module} ({exc})") from None
-    fn = getattr(mod, name, None)
-    if fn is None:
-        raise FigureUnavailable(f"specs.{module}.{name} does not exist (yet)")
-    return fn
 
 
 def spectral_matrix(rng: np.random.Generator, n: int, rho: float) -> Array:
@@ -266,7 +267,7 @@ def _new_figure(width: float = 7.0, height: float = 4.2) -> Any:
     return Figure(figsize=(width, height), layout="constrained")
 
 
-def _draw_fig4() -> tuple[Any, str]:
+def draw_fig4() -> tuple[Any, str]:
     data = fig4_data()
     fig = _new_figure()
     ax = fig.add_subplot()
@@ -290,7 +291,7 @@ def _draw_fig4() -> tuple[Any, str]:
     return fig, caption
 
 
-def _draw_fig2() -> tuple[Any, str]:
+def draw_fig2() -> tuple[Any, str]:
     d = fig2_data()
     fig = _new_figure(11.0, 4.0)
     left, right = fig.subplots(1, 2)
@@ -333,7 +334,7 @@ def _draw_fig2() -> tuple[Any, str]:
     return fig, caption
 
 
-def _draw_fig5() -> tuple[Any, str]:
+def draw_fig5() -> tuple[Any, str]:
     d = fig5_data()
     fig = _new_figure(11.0, 4.0)
     left, right = fig.subplots(1, 2)
@@ -354,7 +355,7 @@ def _draw_fig5() -> tuple[Any, str]:
     return fig, "specs.activations.tanh / tanh_prime / tanh_via_sigmoid / sigmoid / sigmoid_prime."
 
 
-def _draw_plot_b() -> tuple[Any, str]:
+def draw_plot_b() -> tuple[Any, str]:
     data = plot_b_data()
     fig = _new_figure(11.0, 4.0)
     axes = dict(zip(("sigmoid", "relu"), fig.subplots(1, 2, sharey=True), strict=True))
@@ -388,7 +389,7 @@ def _band(ax: Any, lags: Array, rows: Array, color: str, label: str) -> None:
     ax.fill_between(lags, np.maximum(q25, 1e-300), np.maximum(q75, 1e-300), color=color, alpha=0.2)
 
 
-def _draw_plot_a() -> tuple[Any, str]:
+def draw_plot_a() -> tuple[Any, str]:
     panels: list[tuple[str, Callable[[Any], str]]] = [("RNN", _plot_a_rnn_panel)]
     panels += [("LSTM", _plot_a_lstm_panel), ("GRU", _plot_a_gru_panel)]
     fig = _new_figure(12.0, 4.0)
@@ -450,7 +451,7 @@ def _plot_a_gru_panel(ax: Any) -> str:
     return "GRU: specs.gru.jacobian_norms_by_lag, h_t = (1−z)h_{t−1} + z h̃, 20 seeds."
 
 
-def _draw_fig8() -> tuple[Any, str]:
+def draw_fig8() -> tuple[Any, str]:
     from matplotlib.figure import Figure
 
     data = fig8_data()
@@ -485,7 +486,7 @@ def _draw_fig8() -> tuple[Any, str]:
     return fig, caption
 
 
-def _draw_plot_c() -> tuple[Any, str]:
+def draw_plot_c() -> tuple[Any, str]:
     d = plot_c_data()
     fig = _new_figure(8.0, 4.5)
     ax = fig.add_subplot()
@@ -508,25 +509,3 @@ def _draw_plot_c() -> tuple[Any, str]:
     ax.legend(fontsize=8)
     caption = "specs.normalization.plot_c_data: 20 000 Gaussian batches per m, seed 11."
     return fig, caption
-
-
-FIGURES: dict[str, Callable[[], tuple[Any, str]]] = {
-    "FIG-2": _draw_fig2,
-    "FIG-4": _draw_fig4,
-    "FIG-5": _draw_fig5,
-    "PLOT-B": _draw_plot_b,
-    "FIG-8": _draw_fig8,
-    "PLOT-A": _draw_plot_a,
-    "PLOT-C": _draw_plot_c,
-    "FIG-1": draw_fig1,
-    "FIG-3": draw_fig3,
-    "FIG-6": draw_fig6,
-    "FIG-7": draw_fig7,
-}
-
-
-def draw_figures(
-    out_dir: str | Path, ids: Iterable[str] | None = None, dpi: int = 110
-) -> list[FigureOutcome]:
-    """Draw the article's figures (`FIGURES`) into ``out_dir/figures/<ID>.png``."""
-    return _draw_figures(out_dir, FIGURES, ids, dpi)

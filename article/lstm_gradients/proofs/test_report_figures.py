@@ -14,7 +14,8 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from lstm_gradients.figures import plots as F
+from lstm_gradients import figures as F
+from lstm_gradients.figures import plots as P
 
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning:matplotlib")  # 3-D tight layout
 
@@ -31,7 +32,7 @@ seeds = st.integers(0, 2**32 - 1)
 @given(half=st.floats(37.5, 60.0), n=st.integers(50, 2500))
 @example(half=45.0, n=4500)  # the figure's own grid
 def test_fig2_peak_envelope_and_float64_band_are_what_is_drawn(half, n):
-    d = F.fig2_data(-half, half, 2 * n + 1)
+    d = P.fig2_data(-half, half, 2 * n + 1)
     x, prime, out = d["x"], d["prime"], d["output_form"]
     (zero,) = np.flatnonzero(x == 0.0)
     assert prime.max() == prime[zero] == 0.25  # the ¼ marker sits at the true maximum
@@ -52,7 +53,7 @@ def test_fig2_peak_envelope_and_float64_band_are_what_is_drawn(half, n):
 @pytest.mark.proves("FIG-5")
 @given(lo=st.floats(-20.0, -0.5), hi=st.floats(0.5, 20.0), n=st.integers(20, 2000))
 def test_fig5_tanh_is_sigma_rescaled_with_the_argument_doubled(lo, hi, n):
-    d = F.fig5_data(lo, hi, n)
+    d = P.fig5_data(lo, hi, n)
     # tanh and 2σ(2x)−1 agree to rounding: σ(2x) within 1 ulp (<= eps/2 absolute, values <= 1),
     # doubled, one subtraction and tanh's own ulp: <= 2·eps in all.
     assert np.max(np.abs(d["tanh"] - d["via_sigmoid"])) <= 2 * EPS
@@ -71,7 +72,7 @@ def test_fig5_tanh_is_sigma_rescaled_with_the_argument_doubled(lo, hi, n):
 @given(seed=seeds, t=st.integers(1, 25))
 @example(seed=4, t=30)  # the figure's own draw
 def test_fig4_every_plotted_term_is_under_its_drawn_bound(seed, t):
-    data = F.fig4_data(t=t, seed=seed)
+    data = P.fig4_data(t=t, seed=seed)
     for norms, bounds in data.values():
         assert norms.shape == bounds.shape == (t,)
         assert np.all(norms <= bounds * SLACK)
@@ -83,15 +84,15 @@ def test_fig4_every_plotted_term_is_under_its_drawn_bound(seed, t):
 @given(first=st.integers(0, 10**6))
 def test_plot_a_curves_respect_the_bounds_they_illustrate(first):
     small = {"T": 20, "H": 4, "seeds": 1, "first_seed": first}
-    for rho, rows in F.plot_a_rnn_data(**small).items():
+    for rho, rows in P.plot_a_rnn_data(**small).items():
         lags = np.arange(rows.shape[1])
         assert np.all(rows[:, 0] == 1.0)
         assert np.all(rows <= rho**lags * SLACK)  # RNN-7: ‖∂s_t/∂s_k‖ <= ρ^{t−k}
-    for full, cell in F.plot_a_lstm_data(**small).values():
+    for full, cell in P.plot_a_lstm_data(**small).values():
         assert np.all(full[:, 0] == 1.0)
         assert np.all((cell > 0) & (cell <= 1.0))  # LSTM-6a: the cell path cannot explode
         assert np.all(np.diff(cell, axis=1) <= 0)  # a product of forget gates in (0, 1)
-    for rows in F.plot_a_gru_data(**small).values():
+    for rows in P.plot_a_gru_data(**small).values():
         assert np.all(rows[:, 0] == 1.0)
         assert np.all(rows > 0)
 
@@ -99,7 +100,7 @@ def test_plot_a_curves_respect_the_bounds_they_illustrate(first):
 @pytest.mark.proves("PLOT-B")
 @given(seed=seeds, L=st.integers(1, 12), width=st.integers(1, 8))
 def test_plot_b_deltas_stay_under_the_mlp9_bound(seed, L, width):
-    for (act, _), prof in F.plot_b_data(seed=seed, L=L, width=width).items():
+    for (act, _), prof in P.plot_b_data(seed=seed, L=L, width=width).items():
         assert prof.norms.shape == prof.bounds.shape == (L,)
         assert np.all(prof.norms <= prof.bounds * SLACK), act
         assert prof.input_norm <= prof.input_bound * SLACK
@@ -114,7 +115,7 @@ def test_fig8_cubes_are_the_kernels_groups_and_the_articles_table(N, G, k, H, W,
     shape = (N, G * k, H, W)
     index = tuple(data.draw(st.integers(0, n - 1)) for n in shape)
     methods = (("BN", 1), ("LN", 1), ("IN", 1), ("GN", G))
-    d = F.fig8_data(shape, index, methods)
+    d = P.fig8_data(shape, index, methods)
     sizes = {"BN": N * H * W, "LN": G * k * H * W, "IN": H * W, "GN": k * H * W}
     for method, sets in d.items():
         assert np.array_equal(sets["kernel"], sets["table"]), method
@@ -133,7 +134,7 @@ def test_plot_c_monte_carlo_dots_sit_on_the_theory_lines(seed):
     whose squared error has a larger kurtosis, bounded here by 3 + 24/(m−1)). Per assertion the
     false-alarm probability is about 2e-9 (normal tail at 6)."""
     R, ms = 20000, np.array([2, 3, 4, 8, 16, 32, 64, 128])
-    d = F.plot_c_data(ms, R=R, seed=seed)
+    d = P.plot_c_data(ms, R=R, seed=seed)
     np.testing.assert_allclose(d["var_mean_theory"], 1.0 / ms, rtol=4 * EPS)
     np.testing.assert_allclose(d["var_var_theory"], 2 * (ms - 1) / ms**2, rtol=4 * EPS)
     np.testing.assert_allclose(d["mse_var_theory"], (2 * ms - 1) / ms**2, rtol=4 * EPS)
@@ -153,10 +154,10 @@ def _quick(fn, **kw):
 
 def test_every_required_figure_is_drawn_to_png(tmp_path, monkeypatch):
     """Drawing itself (the data checks are above), at reduced sizes to stay cheap."""
-    monkeypatch.setattr(F, "plot_a_rnn_data", _quick(F.plot_a_rnn_data, T=20, seeds=2))
-    monkeypatch.setattr(F, "plot_a_lstm_data", _quick(F.plot_a_lstm_data, T=20, seeds=2))
-    monkeypatch.setattr(F, "plot_a_gru_data", _quick(F.plot_a_gru_data, T=20, seeds=2))
-    monkeypatch.setattr(F, "plot_c_data", _quick(F.plot_c_data, R=500))
+    monkeypatch.setattr(P, "plot_a_rnn_data", _quick(P.plot_a_rnn_data, T=20, seeds=2))
+    monkeypatch.setattr(P, "plot_a_lstm_data", _quick(P.plot_a_lstm_data, T=20, seeds=2))
+    monkeypatch.setattr(P, "plot_a_gru_data", _quick(P.plot_a_gru_data, T=20, seeds=2))
+    monkeypatch.setattr(P, "plot_c_data", _quick(P.plot_c_data, R=500))
     required = ["FIG-2", "FIG-4", "FIG-5", "FIG-8", "PLOT-A", "PLOT-B", "PLOT-C"]
     outcomes = F.draw_figures(tmp_path, required, dpi=40)  # small PNGs: cheap, still real
     for o in outcomes:
