@@ -18,7 +18,7 @@ from hypothesis import assume, example, given, settings
 from hypothesis import strategies as st
 
 import gradcheck
-from lstm_gradients.proofs._verdicts import assert_pass
+from lstm_gradients.proofs.kit import assert_pass
 from lstm_gradients.specs import activations, mlp, spec
 from lstm_gradients.specs.activations import IDENTITY
 from lstm_gradients.specs.mlp import (

@@ -24,7 +24,7 @@ from lstm_gradients.proofs._norm_mutants import (
     without_mean_path,
     without_variance_path,
 )
-from lstm_gradients.proofs._verdicts import assert_pass
+from lstm_gradients.proofs.kit import assert_pass
 from lstm_gradients.specs import normalization as nz
 from lstm_gradients.specs.normalization import (
     METHODS,
