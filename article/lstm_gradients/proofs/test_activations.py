@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 from scipy.special import expit
 
 import gradcheck
+from lstm_gradients.proofs.kit import EPS, SEEDS
 from lstm_gradients.specs.activations import (
     chebyshev_fraction_bound,
     high_gradient_fraction,
@@ -31,8 +32,6 @@ from lstm_gradients.specs.activations import (
     tanh_via_sigmoid,
 )
 
-EPS = np.finfo(np.float64).eps
-SEEDS = st.integers(0, 2**32 - 1)
 X = sp.symbols("x", real=True)
 SIGMA = 1 / (1 + sp.exp(-X))
 

@@ -12,6 +12,7 @@ import pytest
 from hypothesis import assume, event, example, given
 from hypothesis import strategies as st
 
+from lstm_gradients.proofs.kit import EPS, SEEDS
 from lstm_gradients.specs.clipping import (
     clip_by_norm,
     clip_by_norm_robust,
@@ -24,8 +25,6 @@ from lstm_gradients.specs.clipping import (
 )
 from lstm_gradients.specs.mlp import mlp_loss_backward, mlp_loss_forward
 
-EPS = np.finfo(np.float64).eps
-SEEDS = st.integers(0, 2**32 - 1)
 REL = 1e-12  # see the module docstring
 LOG_SCALES = st.floats(-3.0, 6.0).map(lambda e: 10.0**e)
 TAUS = st.floats(-3.0, 3.0).map(lambda e: 10.0**e)

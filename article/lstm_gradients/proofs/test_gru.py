@@ -7,8 +7,6 @@ the checker against finite differences, and the article's literal readings are s
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 import pytest
 from hypothesis import assume, example, given
@@ -16,11 +14,18 @@ from hypothesis import strategies as st
 from scipy.special import expit
 
 import gradcheck
-from gradcheck.strategies import spectral_matrices
-from lstm_gradients.proofs.test_lstm import EXPENSIVE
-from lstm_gradients.specs import Spec, gru, lstm, spec
+from lstm_gradients.proofs.kit import (
+    EPS,
+    EXPENSIVE,
+    SEEDS,
+    assert_pass,
+    differs,
+    gru_problems,
+    make_gru,
+    tiny_gru,
+)
+from lstm_gradients.specs import gru, lstm, spec
 from lstm_gradients.specs.gru import (
-    VARIANTS,
     coupled_cell_update,
     direct_path,
     frozen_step,
@@ -37,129 +42,8 @@ from lstm_gradients.specs.gru import (
     step_jacobian,
 )
 
-EPS = np.finfo(np.float64).eps
-SEEDS = st.integers(0, 2**32 - 1)
 STEP_NAMES = ("x", "h_prev", "W_x", "W_h", "b_x", "b_h")
 SEQ_NAMES = ("x", "h_0", "W_x", "W_h", "b_x", "b_h")
-
-
-@dataclass(frozen=True)
-class Problem:
-    """One GRU problem: inputs (N, T, D), h_0 (N, H), packed z, r, n weights, a variant."""
-
-    x: np.ndarray
-    h_0: np.ndarray
-    W_x: np.ndarray
-    W_h: np.ndarray
-    b_x: np.ndarray
-    b_h: np.ndarray
-    convention: str
-    reset: str
-    seed: int
-
-    @property
-    def params(self) -> tuple[np.ndarray, ...]:
-        return (self.W_x, self.W_h, self.b_x, self.b_h)
-
-    @property
-    def args(self) -> tuple[np.ndarray, ...]:
-        return (self.x, self.h_0, *self.params)
-
-    @property
-    def variant(self) -> dict[str, str]:
-        return {"convention": self.convention, "reset": self.reset}
-
-    @property
-    def H(self) -> int:
-        return self.W_h.shape[0]
-
-    def spec(self, kind: str) -> Spec:
-        return spec(f"gru.{kind}[{self.convention},reset_{self.reset}]")
-
-    @property
-    def moderate(self) -> bool:
-        """FD trust region of the spec (|pre-activation| <= 10, see specs.gru)."""
-        return self.spec("sequence").well_conditioned(*self.args)
-
-    def states(self) -> np.ndarray:
-        """h_0 … h_T of sequence 0, (T+1, H)."""
-        h = gru_forward(self.x[:1], self.h_0[:1], *self.params, **self.variant)[0][0]
-        return np.vstack([self.h_0[:1], h])
-
-
-def make_problem(
-    seed: int,
-    W_h: np.ndarray,
-    variant: tuple[str, str] = VARIANTS[0],
-    *,
-    N: int = 1,
-    T: int = 1,
-    D: int = 1,
-    x_scale: float = 1.0,
-    w_scale: float = 1.0,
-    b_z: float = 0.0,
-) -> Problem:
-    """Arrays from a seed; W_h (H, 3H) from `spectral_matrices`; b_z shifts the update bias."""
-    H = W_h.shape[0]
-    rng = np.random.default_rng(seed)
-    b_x = 0.5 * rng.standard_normal(3 * H)
-    b_x[:H] += b_z
-    return Problem(
-        x=x_scale * rng.standard_normal((N, T, D)),
-        h_0=rng.uniform(-0.9, 0.9, (N, H)),
-        W_x=w_scale * rng.standard_normal((D, 3 * H)) / np.sqrt(D),
-        W_h=W_h,
-        b_x=b_x,
-        b_h=0.5 * rng.standard_normal(3 * H),
-        convention=variant[0],
-        reset=variant[1],
-        seed=seed,
-    )
-
-
-@st.composite
-def gru_problems(
-    draw: st.DrawFn,
-    *,
-    N: tuple[int, int] = (1, 2),
-    T: tuple[int, int] = (1, 5),
-    D: tuple[int, int] = (1, 3),
-    H: tuple[int, int] = (1, 4),
-    rho: tuple[float, float] = (0.1, 2.0),
-    b_z: tuple[float, float] = (-2.0, 2.0),
-    variants: tuple[tuple[str, str], ...] = VARIANTS,
-) -> Problem:
-    """Hypothesis strategy of `Problem`s: variant, sizes, scales, ||W_h||_2, b_z and a seed."""
-    h = draw(st.integers(*H), label="H")
-    W_h = draw(spectral_matrices((h, 3 * h), rho=st.floats(*rho)), label="W_h")
-    return make_problem(
-        draw(SEEDS, label="seed"),
-        W_h,
-        draw(st.sampled_from(variants), label="variant"),
-        N=draw(st.integers(*N), label="N"),
-        T=draw(st.integers(*T), label="T"),
-        D=draw(st.integers(*D), label="D"),
-        x_scale=draw(st.floats(0.1, 2.0), label="x_scale"),
-        w_scale=draw(st.floats(0.1, 1.5), label="w_scale"),
-        b_z=draw(st.floats(*b_z), label="b_z"),
-    )
-
-
-def tiny(
-    seed: int = 0, rho: float = 0.5, variant: tuple[str, str] = VARIANTS[0], **sizes: int
-) -> Problem:
-    """A degenerate-size problem for `@example` (every dimension 1, T = 1 unless given)."""
-    H = sizes.pop("H", 1)
-    return make_problem(seed, np.hstack([rho * np.eye(H)] * 3), variant, **sizes)
-
-
-def assert_pass(res: gradcheck.CheckResult) -> None:
-    assert res.status == "pass", str(res)
-
-
-def differs(A: np.ndarray, B: np.ndarray, rel: float = 1e-4) -> bool:
-    """A and B differ by > `rel` of their scale (far above FD's ~1e-8 resolution)."""
-    return bool(np.abs(A - B).max() > rel * max(1.0, np.abs(B).max()))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -169,8 +53,8 @@ def differs(A: np.ndarray, B: np.ndarray, rel: float = 1e-4) -> bool:
 
 @pytest.mark.proves("GRU-1", "GRU-3", "GRU-5")
 @given(p=gru_problems(N=(1, 2), T=(1, 1)), seed=SEEDS)
-@example(p=tiny(), seed=0).via("all dims 1, article convention")
-@example(p=tiny(variant=("cho", "after")), seed=0).via("all dims 1, PyTorch's variant")
+@example(p=tiny_gru(), seed=0).via("all dims 1, article convention")
+@example(p=tiny_gru(variant=("cho", "after")), seed=0).via("all dims 1, PyTorch's variant")
 @EXPENSIVE
 def test_step_backward_matches_finite_differences_for_every_variant(p, seed):
     assume(p.moderate)
@@ -182,8 +66,8 @@ def test_step_backward_matches_finite_differences_for_every_variant(p, seed):
 
 @pytest.mark.proves("GRU-7", "GRU-3")
 @given(p=gru_problems(N=(1, 2), T=(1, 4), D=(1, 2), H=(1, 3)), seed=SEEDS)
-@example(p=tiny(), seed=0).via("all dims 1, T = 1")
-@example(p=tiny(T=5, H=2, D=2, variant=("cho", "after")), seed=1).via("T = 5, PyTorch's")
+@example(p=tiny_gru(), seed=0).via("all dims 1, T = 1")
+@example(p=tiny_gru(T=5, H=2, D=2, variant=("cho", "after")), seed=1).via("T = 5, PyTorch's")
 @EXPENSIVE
 def test_sequence_backward_matches_finite_differences_including_h0(p, seed):
     """BPTT, every parameter tensor and h_0 (GRU-7); the carry is J_tᵀ (GRU-3). Sizes small
@@ -230,7 +114,7 @@ def test_reset_before_and_after_coincide_when_the_reset_gate_is_one(p, seed):
 
 @pytest.mark.proves("GRU-2", "ERR-18")
 @given(p=gru_problems(N=(1, 1), T=(1, 1), H=(1, 6)))
-@example(p=tiny()).via("all dims 1")
+@example(p=tiny_gru()).via("all dims 1")
 def test_detached_skip_edge_is_diag_one_minus_z_in_the_articles_convention(p):
     """∂⁺h_t/∂h_{t−1} with z_t, h̃_t frozen: diag(1 − z_t) (article), diag(z_t) (Cho), by FD
     of the frozen function; the article's (1 − z_t) read in Cho's convention is rejected
@@ -252,8 +136,8 @@ def test_detached_skip_edge_is_diag_one_minus_z_in_the_articles_convention(p):
 
 @pytest.mark.proves("GRU-3", "ERR-18")
 @given(p=gru_problems(N=(1, 1), T=(1, 1), H=(1, 5)))
-@example(p=tiny()).via("all dims 1")
-@example(p=tiny(H=2, variant=("cho", "after"))).via("PyTorch's variant")
+@example(p=tiny_gru()).via("all dims 1")
+@example(p=tiny_gru(H=2, variant=("cho", "after"))).via("PyTorch's variant")
 def test_step_jacobian_matches_finite_differences_for_every_variant(p):
     """J_t = ∂h_t/∂h_{t−1} including the z, h̃ and r paths (the "…" of the article)."""
     assume(p.moderate)
@@ -291,7 +175,7 @@ def test_direct_path_alone_is_not_the_step_jacobian(p):
 
 @pytest.mark.proves("GRU-3")
 @given(p=gru_problems(N=(1, 1), T=(1, 6), H=(1, 4)), data=st.data())
-@example(p=tiny(T=4, H=2), data=None).via("whole sequence")
+@example(p=tiny_gru(T=4, H=2), data=None).via("whole sequence")
 def test_ordered_product_of_step_jacobians_is_the_multi_step_jacobian(p, data):
     """h is the GRU's Markov state: ∂h_t/∂h_k = J_t ⋯ J_{k+1}, against FD of h_k ↦ h_t."""
     assume(p.moderate)
@@ -327,7 +211,7 @@ def test_ordered_product_of_step_jacobians_is_the_multi_step_jacobian(p, data):
         variants=(("article", "before"), ("article", "after")),
     )
 )
-@example(p=make_problem(0, np.ones((1, 3)), T=3, b_z=-20.0)).via("b_z = −20, H = 1")
+@example(p=make_gru(0, np.ones((1, 3)), T=3, b_z=-20.0)).via("b_z = −20, H = 1")
 def test_distance_of_the_jacobian_from_identity_is_bounded_by_the_update_gate(p):
     """||J_t − I||_2 <= κ_t = ζ[1 + 2||U_z|| + ||U_h||(1 + ¼||U_r||)] (reset after: the last
     factor is ||U_n|| + ¼||q||_∞||U_r||) when ||h_{t−1}||_∞ <= 1, and over several steps
@@ -357,7 +241,7 @@ def test_jacobian_tends_to_identity_as_z_goes_to_zero(b_z, H, seed):
     rng = np.random.default_rng(seed)
     W_h = rng.standard_normal((H, 3 * H))
     W_h[:, :H] = 0.0
-    p = make_problem(seed, W_h, T=1, D=2, b_z=0.0)
+    p = make_gru(seed, W_h, T=1, D=2, b_z=0.0)
     p.W_x[:, :H] = 0.0
     p.b_x[:H], p.b_h[:H] = b_z, 0.0
     x, h = p.x[0, 0], p.h_0[0]
@@ -383,7 +267,7 @@ def test_jacobian_tends_to_identity_as_z_goes_to_zero(b_z, H, seed):
 
 @pytest.mark.proves("GRU-5", "ERR-18")
 @given(p=gru_problems(T=(1, 8), variants=(("article", "before"), ("article", "after"))))
-@example(p=tiny()).via("all dims 1")
+@example(p=tiny_gru()).via("all dims 1")
 def test_negating_the_update_gate_maps_the_article_convention_onto_chos(p):
     """Cho's GRU with (−W_z, −U_z, −b_z) is the article's GRU: per step from the same h_{t−1}
     the outputs differ only by the rounding of 1 − σ(a) against σ(−a) (<= ε each) and of
@@ -429,7 +313,7 @@ def test_negating_the_update_gate_maps_the_article_convention_onto_chos(p):
 
 @pytest.mark.proves("GRU-6", "ERR-19")
 @given(p=gru_problems(T=(1, 10), variants=(("article", "before"), ("article", "after"))))
-@example(p=tiny()).via("all dims 1")
+@example(p=tiny_gru()).via("all dims 1")
 def test_gru_update_is_an_lstm_cell_update_with_coupled_gates(p):
     """h_t = f ⊙ h_{t−1} + i ⊙ g with f = 1 − z, i = z, g = h̃ (CIFG, c ≡ h). Rounding: the
     GRU computes 1 − (1 − z) where the cell uses z (<= ε apart) and the same two products
@@ -487,7 +371,7 @@ def test_the_gru_is_more_than_merged_gates(T, H, D):
     x_scale=st.floats(0.1, 3.0),
     h_edge=st.booleans(),
 )
-@example(p=tiny(T=50), x_scale=3.0, h_edge=True).via("50 steps, |h_0| = 1")
+@example(p=tiny_gru(T=50), x_scale=3.0, h_edge=True).via("50 steps, |h_0| = 1")
 def test_hidden_state_stays_in_the_open_unit_cube(p, x_scale, h_edge):
     """||h_0||_∞ <= 1 ⟹ ||h_t||_∞ < 1 for t >= 1: h_t is a convex combination of h_{t−1}
     and h̃ ∈ (−1, 1) with both weights in (0, 1), so |h_t| <= 1 − min(z, 1 − z)(1 − |h̃|).
@@ -519,7 +403,7 @@ def test_hidden_state_stays_in_the_open_unit_cube(p, x_scale, h_edge):
 
 @pytest.mark.proves("PLOT-A", "GRU-3")
 @given(p=gru_problems(N=(1, 1), T=(1, 10), H=(1, 4), b_z=(-5.0, 0.0)))
-@example(p=tiny(T=5, H=2)).via("W_h blocks = rho I")
+@example(p=tiny_gru(T=5, H=2)).via("W_h blocks = rho I")
 def test_plot_a_curve_is_the_norm_of_the_jacobian_products(p):
     """jacobian_norms_by_lag[L] = ||∂h_t/∂h_{t−L}||_2 (by `state_jacobian`) for every lag;
     the products are associated differently (left-to-right against right-to-left), so they

@@ -8,15 +8,21 @@ norms and seeds. Problems are built by `lstm_problems`; the arrays come from
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
-
 import numpy as np
 import pytest
-from hypothesis import assume, example, given, settings
+from hypothesis import assume, example, given
 from hypothesis import strategies as st
 
 import gradcheck
-from gradcheck.strategies import spectral_matrices
+from lstm_gradients.proofs.kit import (
+    EPS,
+    EXPENSIVE,
+    SEEDS,
+    LSTMProblem,
+    assert_pass,
+    lstm_problems,
+    tiny_lstm,
+)
 from lstm_gradients.specs import spec
 from lstm_gradients.specs.lstm import (
     gates,
@@ -28,124 +34,8 @@ from lstm_gradients.specs.lstm import (
     peephole_step_forward,
 )
 
-EPS = np.finfo(np.float64).eps
-SEEDS = st.integers(0, 2**32 - 1)
 STEP_NAMES = ("x", "h_prev", "c_prev", "W_x", "W_h", "b")
-
-# Full-mode FD checks of whole layers cost ~4 forward passes per entry (~100 entries, up to
-# 0.1 s CPU per example for sequences): these run half the active profile's examples, so
-# the LSTM/GRU files stay inside their 60 s budget on a loaded machine. The profile still
-# scales them (ci 25, thorough 500).
-EXPENSIVE = settings(max_examples=max(10, settings.default.max_examples // 2))
 SEQ_NAMES = ("x", "h_0", "c_0", "W_x", "W_h", "b")
-
-
-@dataclass(frozen=True)
-class Problem:
-    """One LSTM problem: inputs (N, T, D), initial states (N, H), CS231n weights."""
-
-    x: np.ndarray
-    h_0: np.ndarray
-    c_0: np.ndarray
-    W_x: np.ndarray
-    W_h: np.ndarray
-    b: np.ndarray
-    seed: int
-
-    @property
-    def args(self) -> tuple[np.ndarray, ...]:
-        return (self.x, self.h_0, self.c_0, self.W_x, self.W_h, self.b)
-
-    @property
-    def weights(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        return (self.W_x, self.W_h, self.b)
-
-    @property
-    def step_args(self) -> tuple[np.ndarray, ...]:
-        return (self.x[:, 0], self.h_0, self.c_0, *self.weights)
-
-    @property
-    def H(self) -> int:
-        return self.W_h.shape[0]
-
-    @property
-    def moderate(self) -> bool:
-        """FD trust region of the spec (every pre-activation |a| <= 10, see specs.lstm)."""
-        return spec("lstm.sequence").well_conditioned(*self.args)
-
-    def one(self, n: int = 0) -> Problem:
-        """Sequence n alone (N = 1)."""
-        return replace(self, x=self.x[n : n + 1], h_0=self.h_0[n : n + 1], c_0=self.c_0[n : n + 1])
-
-
-def make_problem(
-    seed: int,
-    W_h: np.ndarray,
-    *,
-    N: int = 1,
-    T: int = 1,
-    D: int = 1,
-    x_scale: float = 1.0,
-    w_scale: float = 1.0,
-    c_scale: float = 2.0,
-    b_f: float = 0.0,
-) -> Problem:
-    """Arrays of a problem from a seed; W_h (H, 4H) comes from `spectral_matrices`.
-
-    c_0 ~ N(0, c_scale²) (the inventory's LSTM-3 test draws c_{t−1} ~ N(0, 4)); the forget
-    block of b is shifted by the forget bias b_f."""
-    H = W_h.shape[0]
-    rng = np.random.default_rng(seed)
-    b = 0.5 * rng.standard_normal(4 * H)
-    b[H : 2 * H] += b_f
-    return Problem(
-        x=x_scale * rng.standard_normal((N, T, D)),
-        h_0=rng.uniform(-0.9, 0.9, (N, H)),
-        c_0=c_scale * rng.standard_normal((N, H)),
-        W_x=w_scale * rng.standard_normal((D, 4 * H)) / np.sqrt(D),
-        W_h=W_h,
-        b=b,
-        seed=seed,
-    )
-
-
-@st.composite
-def lstm_problems(
-    draw: st.DrawFn,
-    *,
-    N: tuple[int, int] = (1, 3),
-    T: tuple[int, int] = (1, 5),
-    D: tuple[int, int] = (1, 3),
-    H: tuple[int, int] = (1, 4),
-    rho: tuple[float, float] = (0.1, 2.0),
-    b_f: tuple[float, float] = (-2.0, 3.0),
-) -> Problem:
-    """Hypothesis strategy of `Problem`s: sizes, scales, ||W_h||_2, forget bias and a seed."""
-    h = draw(st.integers(*H), label="H")
-    W_h = draw(spectral_matrices((h, 4 * h), rho=st.floats(*rho)), label="W_h")
-    return make_problem(
-        draw(SEEDS, label="seed"),
-        W_h,
-        N=draw(st.integers(*N), label="N"),
-        T=draw(st.integers(*T), label="T"),
-        D=draw(st.integers(*D), label="D"),
-        x_scale=draw(st.floats(0.1, 2.0), label="x_scale"),
-        w_scale=draw(st.floats(0.1, 1.5), label="w_scale"),
-        b_f=draw(st.floats(*b_f), label="b_f"),
-    )
-
-
-def tiny(seed: int = 0, rho: float = 0.5, **sizes: int) -> Problem:
-    """A degenerate-size problem for `@example` (every dimension 1, T = 1 unless given)."""
-    H = sizes.pop("H", 1)
-    W_h = np.zeros((H, 4 * H))
-    for k in range(4):
-        W_h[:, k * H : (k + 1) * H] = rho * np.eye(H)
-    return make_problem(seed, W_h, **sizes)
-
-
-def assert_pass(res: gradcheck.CheckResult) -> None:
-    assert res.status == "pass", str(res)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -155,7 +45,7 @@ def assert_pass(res: gradcheck.CheckResult) -> None:
 
 @pytest.mark.proves("LSTM-1", "LSTM-7")
 @given(p=lstm_problems(N=(1, 2), T=(1, 1), H=(1, 3)), seed=SEEDS)
-@example(p=tiny(), seed=0).via("all dims 1")
+@example(p=tiny_lstm(), seed=0).via("all dims 1")
 @EXPENSIVE
 def test_step_backward_matches_finite_differences_for_every_argument(p, seed):
     """CS231n's lstm_step_backward, with random (dh, dc), against FD of <dh, h> + <dc, c>."""
@@ -168,8 +58,8 @@ def test_step_backward_matches_finite_differences_for_every_argument(p, seed):
 
 @pytest.mark.proves("LSTM-1", "LSTM-5", "LSTM-7")
 @given(p=lstm_problems(N=(1, 2), T=(1, 4), D=(1, 2), H=(1, 3)), seed=SEEDS)
-@example(p=tiny(), seed=0).via("all dims 1, T = 1")
-@example(p=tiny(T=5, H=2, D=2), seed=1).via("T = 5, W_h blocks = rho I")
+@example(p=tiny_lstm(), seed=0).via("all dims 1, T = 1")
+@example(p=tiny_lstm(T=5, H=2, D=2), seed=1).via("T = 5, W_h blocks = rho I")
 @EXPENSIVE
 def test_sequence_backward_matches_finite_differences_including_h0_and_c0(p, seed):
     """BPTT over (h, c) with random outside gradients at every step, every argument (LSTM-7);
@@ -212,7 +102,7 @@ def test_sequence_backward_with_a_dropped_cell_carry_is_rejected(p, seed):
 @given(
     p=lstm_problems(N=(1, 2), T=(1, 1), D=(1, 2), H=(1, 3)), p_scale=st.floats(0.1, 1.0), seed=SEEDS
 )
-@example(p=tiny(), p_scale=1.0, seed=0).via("all dims 1")
+@example(p=tiny_lstm(), p_scale=1.0, seed=0).via("all dims 1")
 @EXPENSIVE
 def test_peephole_step_backward_matches_finite_differences(p, p_scale, seed):
     """The peephole variant (gates see the cell), every argument including the peepholes."""
@@ -232,7 +122,7 @@ def test_peephole_step_backward_matches_finite_differences(p, p_scale, seed):
 
 @pytest.mark.proves("LSTM-1")
 @given(p=lstm_problems(T=(1, 1)))
-@example(p=tiny()).via("all dims 1")
+@example(p=tiny_lstm()).via("all dims 1")
 def test_slide_form_with_stacked_W_equals_the_batch_code_form(p):
     """(i;f;o;g) = (σ;σ;σ;tanh)(W[h_{t−1}; x_t] + b) with W = [W_hᵀ W_xᵀ] (4H × (H+D)),
     one sample at a time as columns, equals the row-batch code `gates`.
@@ -259,7 +149,7 @@ def test_slide_form_with_stacked_W_equals_the_batch_code_form(p):
 # ---------------------------------------------------------------------------------------------
 
 
-def _preactivations(p: Problem) -> np.ndarray:
+def _preactivations(p: LSTMProblem) -> np.ndarray:
     (h, _), _ = lstm_forward(*p.args)
     prev = np.concatenate([p.h_0[:, None], h[:, :-1]], axis=1)
     return p.x @ p.W_x + prev @ p.W_h + p.b
@@ -267,7 +157,7 @@ def _preactivations(p: Problem) -> np.ndarray:
 
 @pytest.mark.proves("LSTM-2", "ERR-17")
 @given(p=lstm_problems(T=(1, 10), rho=(0.1, 3.0)))
-@example(p=tiny()).via("all dims 1")
+@example(p=tiny_lstm()).via("all dims 1")
 def test_three_gates_lie_in_the_open_unit_interval_and_g_takes_both_signs(p):
     """i, f, o ∈ (0, 1); g ∈ (−1, 1) with the sign of its pre-activation: wherever
     a_g < 0, g < 0, so g is not a gate (ERR-17: "四个门层结构" are three gates and the block
@@ -290,7 +180,7 @@ def test_three_gates_lie_in_the_open_unit_interval_and_g_takes_both_signs(p):
 
 @pytest.mark.proves("LSTM-2")
 @given(p=lstm_problems(T=(1, 20), rho=(0.1, 3.0), b_f=(-5.0, 10.0)))
-@example(p=tiny()).via("all dims 1")
+@example(p=tiny_lstm()).via("all dims 1")
 def test_hidden_state_is_below_one_and_the_cell_grows_by_less_than_one_per_step(p):
     """|h_t| < 1 and ||c_t||_∞ < ||c_{t−1}||_∞ + 1 (so < ||c_0||_∞ + t).
 

@@ -15,13 +15,15 @@ from hypothesis import strategies as st
 from scipy.special import expit
 
 import gradcheck
-from lstm_gradients.proofs.test_lstm import (
+from lstm_gradients.proofs.kit import (
     EPS,
-    Problem,
+    SEEDS,
+    LSTMProblem,
     assert_pass,
+    differs,
     lstm_problems,
-    make_problem,
-    tiny,
+    make_lstm,
+    tiny_lstm,
 )
 from lstm_gradients.specs.lstm import (
     cell_direct_jacobian,
@@ -44,33 +46,27 @@ from lstm_gradients.specs.lstm import (
 )
 
 
-def seq(p: Problem) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def seq(p: LSTMProblem) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Sequence 0 as (x (T, D), h_0 (H,), c_0 (H,))."""
     return p.x[0], p.h_0[0], p.c_0[0]
 
 
-def states(p: Problem) -> tuple[np.ndarray, np.ndarray]:
+def states(p: LSTMProblem) -> tuple[np.ndarray, np.ndarray]:
     """h_0 … h_T and c_0 … c_T of sequence 0, each (T+1, H)."""
     (h, c), _ = lstm_forward(*p.one().args)
     return np.vstack([p.h_0[:1], h[0]]), np.vstack([p.c_0[:1], c[0]])
 
 
-def cell_step(x: np.ndarray, h_prev: np.ndarray, p: Problem):
+def cell_step(x: np.ndarray, h_prev: np.ndarray, p: LSTMProblem):
     """c_{t−1} ↦ c_t at fixed (x_t, h_{t−1}), one sequence."""
     return lambda c: lstm_step_forward(x[None], h_prev[None], c[None], *p.weights)[0][1][0]
 
 
-def cell_step_through_h(x: np.ndarray, o_prev: np.ndarray, p: Problem):
+def cell_step_through_h(x: np.ndarray, o_prev: np.ndarray, p: LSTMProblem):
     """c_{t−1} ↦ c_t with h_{t−1} = o_{t−1} ⊙ tanh c_{t−1} recomputed (LSTM-4's reading)."""
     return lambda c: lstm_step_forward(x[None], (o_prev * np.tanh(c))[None], c[None], *p.weights)[
         0
     ][1][0]
-
-
-def differs(A: np.ndarray, B: np.ndarray, rel: float = 1e-4) -> bool:
-    """A and B differ by more than `rel` of their scale: far above FD's ~1e-8 resolution for
-    O(1) states, so a checker can tell them apart (used to filter negative controls)."""
-    return bool(np.abs(A - B).max() > rel * max(1.0, np.abs(B).max()))
 
 
 O_PREV = st.floats(0.05, 0.95)
@@ -83,7 +79,7 @@ O_PREV = st.floats(0.05, 0.95)
 
 @pytest.mark.proves("LSTM-3", "ERR-12")
 @given(p=lstm_problems(N=(1, 1), T=(1, 1), H=(1, 6), D=(1, 4)))
-@example(p=tiny()).via("all dims 1")
+@example(p=tiny_lstm()).via("all dims 1")
 def test_cell_path_jacobian_at_fixed_h_is_the_forget_gate(p):
     """∂c_t/∂c_{t−1} at fixed (x_t, h_{t−1}) = diag(f_t) exactly: c_t is affine in c_{t−1}."""
     assume(p.moderate)
@@ -121,7 +117,7 @@ def test_article_extra_terms_at_fixed_h_are_rejected(p, o):
 
 @pytest.mark.proves("LSTM-4", "ERR-12")
 @given(p=lstm_problems(N=(1, 1), T=(1, 1), H=(1, 5)), o=O_PREV)
-@example(p=tiny(), o=0.5).via("all dims 1")
+@example(p=tiny_lstm(), o=0.5).via("all dims 1")
 def test_composite_derivative_through_h_is_the_three_term_formula(p, o):
     """dc_t/dc_{t−1} = diag(f_t) + K_t diag(o_{t−1}(1 − tanh² c_{t−1})) against FD of
     c_{t−1} ↦ c_t with h_{t−1} = o_{t−1} tanh c_{t−1} recomputed."""
@@ -139,7 +135,7 @@ def test_composite_derivative_through_h_is_the_three_term_formula(p, o):
 
 @pytest.mark.proves("LSTM-4")
 @given(p=lstm_problems(N=(1, 1), T=(1, 1), H=(1, 5)), o=O_PREV)
-@example(p=tiny(), o=0.5).via("all dims 1")
+@example(p=tiny_lstm(), o=0.5).via("all dims 1")
 def test_article_term_by_term_reading_sums_to_the_efficient_form(p, o):
     """The literal terms f_t, ∂f_t/∂c_{t−1}·c_{t−1}, and the "…" (i- and g-terms) add up to
     diag(f) + K diag(u). Same products, summed in a different order: each entry differs by
@@ -187,7 +183,7 @@ def test_without_recurrent_weights_on_f_i_g_the_extra_terms_vanish(p, o):
     W_h = p.W_h.copy()
     W_h[:, : 2 * H] = 0.0
     W_h[:, 3 * H :] = 0.0
-    q = make_problem(p.seed, W_h, D=p.x.shape[2])
+    q = make_lstm(p.seed, W_h, D=p.x.shape[2])
     x, _, c = seq(q)
     o_prev = np.full(H, o)
     res = gradcheck.check_jacobian(
@@ -203,7 +199,7 @@ def test_without_recurrent_weights_on_f_i_g_the_extra_terms_vanish(p, o):
 # ---------------------------------------------------------------------------------------------
 
 
-def run_from(state: np.ndarray, p: Problem, k: int, t: int) -> np.ndarray:
+def run_from(state: np.ndarray, p: LSTMProblem, k: int, t: int) -> np.ndarray:
     """(c_t, h_t) stacked (2H,) from (c_k, h_k) stacked, sequence 0."""
     H = p.H
     if t == k:
@@ -214,7 +210,7 @@ def run_from(state: np.ndarray, p: Problem, k: int, t: int) -> np.ndarray:
 
 @pytest.mark.proves("LSTM-5")
 @given(p=lstm_problems(N=(1, 1), T=(1, 1), H=(1, 5)))
-@example(p=tiny()).via("all dims 1")
+@example(p=tiny_lstm()).via("all dims 1")
 def test_step_jacobian_blocks_match_finite_differences(p):
     """All four blocks of J_t = ∂(c_t, h_t)/∂(c_{t−1}, h_{t−1}) (state order c, h)."""
     assume(p.moderate)
@@ -229,7 +225,7 @@ def test_step_jacobian_blocks_match_finite_differences(p):
 
 @pytest.mark.proves("LSTM-5")
 @given(p=lstm_problems(N=(1, 1), T=(1, 6), H=(1, 4)), data=st.data())
-@example(p=tiny(T=4, H=2), data=None).via("whole sequence, W_h blocks = rho I")
+@example(p=tiny_lstm(T=4, H=2), data=None).via("whole sequence, W_h blocks = rho I")
 def test_ordered_product_of_step_jacobians_is_the_multi_step_jacobian(p, data):
     """∂(c_t, h_t)/∂(c_k, h_k) = J_t ⋯ J_{k+1} (identity for k = t) against FD."""
     assume(p.moderate)
@@ -298,7 +294,7 @@ def test_c_only_product_is_not_the_two_step_cell_derivative(p, o):
 
 @pytest.mark.proves("LSTM-6")
 @given(p=lstm_problems(N=(1, 1), T=(1, 8), H=(1, 5), b_f=(-1.0, 6.0)))
-@example(p=tiny(T=3, H=2)).via("W_h blocks = rho I")
+@example(p=tiny_lstm(T=3, H=2)).via("W_h blocks = rho I")
 def test_detached_cell_unroll_jacobian_is_the_diagonal_forget_product(p):
     """LSTM-6(i): with every h_j detached, dc_t/dc_k = diag(∏ f_j) (diagonal, no weight
     matrix). The map is affine in c_k, so FD is exact up to rounding."""
@@ -317,7 +313,7 @@ def test_detached_cell_unroll_jacobian_is_the_diagonal_forget_product(p):
 
 @pytest.mark.proves("LSTM-6", "ERR-15", "ERR-16")
 @given(p=lstm_problems(N=(1, 1), T=(1, 30), H=(1, 5), rho=(0.1, 3.0), b_f=(-5.0, 10.0)))
-@example(p=tiny(T=30, H=2)).via("long lag")
+@example(p=tiny_lstm(T=30, H=2)).via("long lag")
 def test_cell_path_is_positive_at_most_one_and_between_the_geometric_bounds(p):
     """(a) 0 < P[a] and ||P||_2 = max_a ∏ f_j[a] <= 1: the cell path cannot explode
     (ERR-16). (b) σ(−A)^L <= P[a] <= σ(A)^L with A = max|a_f| (ERR-15: geometric decay
@@ -343,7 +339,7 @@ def test_cell_path_is_positive_at_most_one_and_between_the_geometric_bounds(p):
     beta=st.floats(-3.0, 6.0),
     L=st.integers(1, 100),
     H=st.integers(1, 4),
-    seed=st.integers(0, 2**32 - 1),
+    seed=SEEDS,
 )
 @example(beta=float(np.log(9.0)), L=100, H=1, seed=0).via("σ(β) = 0.9, 100 steps: 2.656e-5")
 def test_constant_forget_gate_gives_a_geometric_product_not_a_sum(beta, L, H, seed):
@@ -354,7 +350,7 @@ def test_constant_forget_gate_gives_a_geometric_product_not_a_sum(beta, L, H, se
     rng = np.random.default_rng(seed)
     W_h = rng.standard_normal((H, 4 * H))
     W_h[:, H : 2 * H] = 0.0
-    p = make_problem(seed, W_h, T=L)
+    p = make_lstm(seed, W_h, T=L)
     p.W_x[:, H : 2 * H] = 0.0
     p.b[H : 2 * H] = beta
     hs, _ = states(p)
@@ -404,7 +400,7 @@ def test_gradient_close_to_one_reading_is_rejected_and_the_1997_carousel_is_exac
 
 @pytest.mark.proves("LSTM-8")
 @given(p=lstm_problems(N=(1, 1), T=(1, 1), H=(1, 5), rho=(0.1, 4.0)))
-@example(p=tiny()).via("all dims 1")
+@example(p=tiny_lstm()).via("all dims 1")
 def test_zero_state_jacobian_is_the_block_formula(p):
     """At x = 0, b = 0, h = c = 0: i = f = o = ½, g = 0 and J = [[½I, ½A], [¼I, ¼A]],
     A = W_h^(g)ᵀ, against FD of the real step; and J = (½I; ¼I)[I A] (exact: the same
@@ -472,7 +468,7 @@ def test_witness_network_products_are_the_powers_of_the_block_matrix(rho, H, T):
 
 @pytest.mark.proves("PLOT-A", "LSTM-6")
 @given(p=lstm_problems(N=(1, 1), T=(1, 10), H=(1, 4), b_f=(0.0, 5.0)))
-@example(p=tiny(T=5, H=2)).via("W_h blocks = rho I")
+@example(p=tiny_lstm(T=5, H=2)).via("W_h blocks = rho I")
 def test_plot_a_curves_are_the_jacobian_product_and_cell_path_norms(p):
     """jacobian_norms_by_lag's full curve is ||J_t ⋯ J_{t−L+1}||_2 and its cell curve is
     ||diag ∏ f||_2 <= 1, for every lag; same products in the same order up to the
@@ -497,7 +493,7 @@ def test_plot_a_curves_are_the_jacobian_product_and_cell_path_norms(p):
 
 @pytest.mark.proves("LSTM-4", "ERR-12")
 @given(p=lstm_problems(N=(1, 1), T=(1, 1), H=(1, 5)), p_scale=st.floats(0.1, 1.0))
-@example(p=tiny(), p_scale=1.0).via("all dims 1")
+@example(p=tiny_lstm(), p_scale=1.0).via("all dims 1")
 def test_with_peepholes_the_articles_df_dc_term_exists_at_fixed_h(p, p_scale):
     """With peepholes the gates see c_{t−1}, and at fixed h_{t−1}
     ∂c_t/∂c_{t−1} = diag(f + c_{t−1}f(1 − f)p_f + g i(1 − i)p_i): the article's

@@ -18,7 +18,7 @@ from hypothesis import assume, example, given, settings
 from hypothesis import strategies as st
 
 import gradcheck
-from lstm_gradients.proofs.kit import assert_pass
+from lstm_gradients.proofs.kit import EPS, SEEDS, assert_pass
 from lstm_gradients.specs import activations, mlp, spec
 from lstm_gradients.specs.activations import IDENTITY
 from lstm_gradients.specs.mlp import (
@@ -31,8 +31,6 @@ from lstm_gradients.specs.mlp import (
     squared_error_forward,
 )
 
-EPS = np.finfo(np.float64).eps
-SEEDS = st.integers(0, 2**32 - 1)
 PARAMS = ("V", "gamma", "W", "theta")
 # Rejection tests (negative controls, literal errata readings): each example is a full FD check,
 # and a wrong derivative misses by an O(1) factor on every draw, so 20 draws suffice; this keeps

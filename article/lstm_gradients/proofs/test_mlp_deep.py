@@ -1,8 +1,9 @@
 """MLP-8, MLP-9, ACT-5, ACT-6, OPT-1; ERR-5, ERR-8; PLOT-B: gains, depth, descent.
 
-Bounds are asserted as ``lhs <= rhs * (1 + 1e-10)``: both sides are computed with at most
-~(width + depth + 10) roundings of relative size eps, i.e. ≲ 1e-13 relative, so 1e-10 leaves
-three orders of margin and still fails on any real violation (which would be O(1)).
+Bounds are asserted as ``lhs <= rhs * SLACK`` (the kit's 1 + 1e-10): both sides are computed
+with at most ~(width + depth + 10) roundings of relative size eps, i.e. ≲ 1e-13 relative, so
+1e-10 leaves three orders of margin and still fails on any real violation (which would be
+O(1)).
 Sharpness is shown on constructed equality cases.
 """
 
@@ -15,6 +16,7 @@ from hypothesis import strategies as st
 
 import gradcheck
 from gradcheck.strategies import spectral_matrices
+from lstm_gradients.proofs.kit import EPS, SEEDS, SLACK
 from lstm_gradients.specs import spec
 from lstm_gradients.specs.activations import IDENTITY, RELU, SIGMOID, sigmoid
 from lstm_gradients.specs.mlp import (
@@ -30,9 +32,6 @@ from lstm_gradients.specs.mlp import (
     xor_network,
 )
 
-EPS = np.finfo(np.float64).eps
-SEEDS = st.integers(0, 2**32 - 1)
-SLACK = 1 + 1e-10  # see the module docstring
 DEEP_SIGMOID = spec("mlp.deep_sigmoid")
 
 

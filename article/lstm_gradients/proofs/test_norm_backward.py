@@ -10,7 +10,6 @@ arrays come from ``np.random.default_rng(seed)``. FD checks stay inside the spec
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -24,7 +23,15 @@ from lstm_gradients.proofs._norm_mutants import (
     without_mean_path,
     without_variance_path,
 )
-from lstm_gradients.proofs.kit import assert_pass
+from lstm_gradients.proofs.kit import (
+    EPS,
+    SEEDS,
+    NormProblem,
+    assert_pass,
+    make_norm,
+    norm_problems,
+    vanishing_x,
+)
 from lstm_gradients.specs import normalization as nz
 from lstm_gradients.specs.normalization import (
     METHODS,
@@ -36,109 +43,9 @@ from lstm_gradients.specs.normalization import (
     bn_linear_forward,
     normalize_backward,
     normalize_backward_staged,
-    normalize_forward,
 )
 
-EPS = np.finfo(np.float64).eps
-SEEDS = st.integers(0, 2**32 - 1)
 NAMES = ("x", "gamma", "beta")
-
-
-@dataclass(frozen=True)
-class NormProblem:
-    """One normalization problem: x (N, C, H, W) or (N, D), per-channel gamma and beta."""
-
-    x: np.ndarray
-    gamma: np.ndarray
-    beta: np.ndarray
-    method: str
-    G: int
-    eps: float
-    seed: int
-
-    @property
-    def args(self) -> tuple[np.ndarray, ...]:
-        return (self.x, self.gamma, self.beta)
-
-    def forward(self, x: np.ndarray, gamma: np.ndarray, beta: np.ndarray) -> tuple[Any, Any]:
-        return normalize_forward(x, gamma, beta, method=self.method, eps=self.eps, G=self.G)
-
-    @property
-    def conditioned(self) -> bool:
-        return nz.well_conditioned(self.x, self.method, self.eps, self.G)
-
-    @property
-    def cot_seed(self) -> int:
-        """Seed of the checker's cotangent: NOT the data seed, else the cotangent is built from
-        the same normal draws as x (v − v̄ ∝ x̂ for m = 3, so dx ≈ 0 and a check is vacuous)."""
-        return self.seed + 1
-
-    @property
-    def m(self) -> int:
-        return nz.reduction_size(self.x.shape, self.method, self.G)
-
-
-def make_problem(
-    seed: int,
-    method: str,
-    shape: tuple[int, ...],
-    *,
-    G: int = 1,
-    eps: float = 1e-5,
-    scale: float = 1.0,
-    offset: float = 0.0,
-) -> NormProblem:
-    rng = np.random.default_rng(seed)
-    C = shape[1]
-    return NormProblem(
-        x=scale * (offset + rng.standard_normal(shape)),
-        gamma=rng.standard_normal(C),
-        beta=rng.standard_normal(C),
-        method=method,
-        G=G,
-        eps=eps,
-        seed=seed,
-    )
-
-
-@st.composite
-def norm_problems(
-    draw: st.DrawFn,
-    methods: tuple[str, ...] = METHODS,
-    *,
-    eps_exp: tuple[float, float] = (-12, 0),
-    scale_exp: tuple[float, float] = (-3, 3),
-    allow_2d: bool = True,
-    zero_eps: bool = False,
-) -> NormProblem:
-    """Strategy of `NormProblem`s: method, N, C (= G·k for GN), H, W, ε, scale, offset, seed.
-
-    ``zero_eps``: half the problems get ε = 0 exactly (FD stays valid where σ > 0, which the
-    spec's `well_conditioned` requires)."""
-    method = draw(st.sampled_from(methods))
-    N = draw(st.integers(1, 3))
-    G = draw(st.integers(1, 3)) if method == "GN" else 1
-    C = G * draw(st.integers(1, 3)) if method == "GN" else draw(st.integers(1, 4))
-    two_d = allow_2d and method in ("BN", "LN") and draw(st.booleans())
-    shape = (N, C) if two_d else (N, C, draw(st.integers(1, 3)), draw(st.integers(1, 3)))
-    eps = 10.0 ** draw(st.floats(*eps_exp))
-    if zero_eps and draw(st.booleans()):
-        eps = 0.0  # ε = 0 exactly: the I&S formulas and the exact invariances hold there too
-    return make_problem(
-        draw(SEEDS),
-        method,
-        shape,
-        G=G,
-        eps=eps,
-        scale=10.0 ** draw(st.floats(*scale_exp)),
-        offset=draw(st.floats(-2, 2)),
-    )
-
-
-def vanishing_x(m: int) -> tuple[str, ...]:
-    """For a reduction set of m ≤ 2 elements, x̂ = ±d/√(d² + ε) (d the half difference) is flat
-    up to O(ε/σ²): dx vanishes (exactly at ε = 0), so its check may be vacuous."""
-    return ("x",) if m <= 2 else ()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -155,7 +62,7 @@ def test_backward_matches_finite_differences_for_every_argument(method: str, dat
 
     The `@example` is the degenerate size (every dimension 1, so m = 1 and x̂ ≡ 0)."""
     if data is None:
-        p = make_problem(0, method, (1, 1, 1, 1))
+        p = make_norm(0, method, (1, 1, 1, 1))
     else:
         p = data.draw(norm_problems((method,), zero_eps=True))
     assume(p.conditioned)

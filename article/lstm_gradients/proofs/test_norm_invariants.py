@@ -19,7 +19,7 @@ from hypothesis import assume, example, given
 from hypothesis import strategies as st
 
 import gradcheck
-from lstm_gradients.proofs.test_norm_backward import NormProblem, make_problem, norm_problems
+from lstm_gradients.proofs.kit import EPS, SEEDS, NormProblem, make_norm, norm_problems
 from lstm_gradients.specs import normalization as nz
 from lstm_gradients.specs.normalization import (
     METHODS,
@@ -38,9 +38,6 @@ from lstm_gradients.specs.normalization import (
     standardize_jacobian,
     standardize_std_literal,
 )
-
-EPS = np.finfo(np.float64).eps
-SEEDS = st.integers(0, 2**32 - 1)
 
 
 def group_stats(x: np.ndarray, method: str, G: int) -> tuple[np.ndarray, np.ndarray, int]:
@@ -77,7 +74,7 @@ def xhat_of(p: NormProblem, x: np.ndarray | None = None, eps: float | None = Non
 
 @pytest.mark.proves("NORM-1", "NORM-4")
 @given(p=norm_problems())
-@example(p=make_problem(0, "BN", (1, 1, 1, 1)))
+@example(p=make_norm(0, "BN", (1, 1, 1, 1)))
 def test_vectorised_kernel_equals_the_element_by_element_article_formula(p: NormProblem) -> None:
     """y from the kernel's reduction view equals the loop over the article's sets S_i."""
     assume(p.conditioned)
@@ -142,7 +139,7 @@ def test_without_eps_a_rounded_constant_group_standardizes_to_unit_garbage() -> 
 
 @pytest.mark.proves("NORM-2", "ERR-21")
 @given(p=norm_problems(eps_exp=(-12, 1)))
-@example(p=make_problem(0, "LN", (1, 2)))
+@example(p=make_norm(0, "LN", (1, 2)))
 def test_each_group_has_mean_zero_and_variance_sigma2_over_sigma2_plus_eps(p: NormProblem) -> None:
     """mean(x̂) = 0 and var(x̂) = σ²/(σ²+ε) < 1 per group (not 1: ERR-21); mean(y) = β_c and
     var(y) = γ_c²σ²/(σ²+ε) where the group is one channel (BN, IN)."""
@@ -265,8 +262,8 @@ def dependency_matrix(p: NormProblem, delta: float = 1e-3) -> np.ndarray:
 
 @pytest.mark.proves("NORM-4", "NORM-7", "FIG-8", "ERR-27")
 @given(p=norm_problems(eps_exp=(-5, -5), scale_exp=(0, 0)))
-@example(p=make_problem(1, "GN", (2, 6, 1, 2), G=3))
-@example(p=make_problem(0, "IN", (1, 1, 1, 1)))
+@example(p=make_norm(1, "GN", (2, 6, 1, 2), G=3))
+@example(p=make_norm(0, "IN", (1, 1, 1, 1)))
 def test_each_output_depends_exactly_on_its_reduction_set(p: NormProblem) -> None:
     """Perturbing x_k changes y_i iff k ∈ S_i (the article's table, `reduction_set`), and the
     kernel's own grouping (`group_ids`, which FIG-8 draws) is the same partition. Outside S_i
@@ -336,7 +333,7 @@ def test_c_over_g_is_channels_per_group_and_groups_are_contiguous(
 
 @pytest.mark.proves("NORM-5")
 @given(p=norm_problems(("LN",), allow_2d=False))
-@example(p=make_problem(0, "LN", (1, 1, 1, 1)))
+@example(p=make_norm(0, "LN", (1, 1, 1, 1)))
 def test_gn_with_one_group_is_ln_and_with_c_groups_is_in(p: NormProblem) -> None:
     """GN(G=1) ≡ LN and GN(G=C) ≡ IN, bit for bit (same values reduced in the same memory
     order); BN of a batch of one ≡ IN; with H = W = 1, IN gives x̂ ≡ 0 exactly."""
@@ -399,7 +396,7 @@ def test_shift_and_positive_scale_per_group_change_xhat_by_the_eps_ratio(
     scale invariant iff ε = 0), checked at the drawn ε and at ε = 0."""
     assume(p.conditioned and p.m >= 2)
     x2, a = group_affine(p, p.method, p.G, seed)
-    q = make_problem(0, p.method, p.x.shape, G=p.G)
+    q = make_norm(0, p.method, p.x.shape, G=p.G)
     q = NormProblem(x2, q.gamma, q.beta, p.method, p.G, p.eps, p.seed)
     assume(q.conditioned)
     var, ids, _ = group_stats(p.x, p.method, p.G)
@@ -511,7 +508,7 @@ def test_standardization_jacobian_matches_fd_and_has_the_stated_spectrum(
 
 @pytest.mark.proves("NORM-9")
 @given(p=norm_problems(eps_exp=(-12, 1)), eps0=st.booleans())
-@example(p=make_problem(0, "GN", (1, 2, 1, 2), G=1, eps=0.5), eps0=False)
+@example(p=make_norm(0, "GN", (1, 2, 1, 2), G=1, eps=0.5), eps0=False)
 def test_input_gradient_sums_to_zero_per_group_and_its_xhat_component_is_the_eps_fraction(
     p: NormProblem, eps0: bool
 ) -> None:

@@ -22,6 +22,7 @@ from hypothesis import strategies as st
 from scipy import stats
 
 from lstm_gradients import CATALOGUE, article_path, specs
+from lstm_gradients.proofs.kit import EPS, SEEDS
 from lstm_gradients.specs import normalization as nz
 from lstm_gradients.specs.normalization import (
     batch_statistics_monte_carlo,
@@ -33,8 +34,6 @@ from lstm_gradients.specs.normalization import (
     plot_f_data,
 )
 
-EPS = np.finfo(np.float64).eps
-SEEDS = st.integers(0, 2**32 - 1)
 R = 20_000
 Z = 6.0  # standard errors per band: 2·Φ(−6) ≈ 2e-9 false alarms per assertion
 

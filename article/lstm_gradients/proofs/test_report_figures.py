@@ -16,16 +16,14 @@ from hypothesis import strategies as st
 
 from lstm_gradients import figures as F
 from lstm_gradients.figures import plots as P
+from lstm_gradients.proofs.kit import EPS, SEEDS, SLACK
 
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning:matplotlib")  # 3-D tight layout
 
-EPS = np.finfo(np.float64).eps
-# Bounds on norms of products of small matrices: each 2-norm or Frobenius norm of a product of
-# at most ~100 (≤ 16×16) factors carries a relative rounding error of a few hundred eps
-# (≈ 1e-13); a relative slack of 1e-10 covers it with a wide margin and nothing more.
-SLACK = 1 + 1e-10
-
-seeds = st.integers(0, 2**32 - 1)
+# Bounds on norms of products of small matrices are asserted with the kit's SLACK (1 + 1e-10):
+# each 2-norm or Frobenius norm of a product of at most ~100 (≤ 16×16) factors carries a
+# relative rounding error of a few hundred eps (≈ 1e-13); 1e-10 covers it with a wide margin
+# and nothing more.
 
 
 @pytest.mark.proves("FIG-2")
@@ -69,7 +67,7 @@ def test_fig5_tanh_is_sigma_rescaled_with_the_argument_doubled(lo, hi, n):
 
 
 @pytest.mark.proves("FIG-4")
-@given(seed=seeds, t=st.integers(1, 25))
+@given(seed=SEEDS, t=st.integers(1, 25))
 @example(seed=4, t=30)  # the figure's own draw
 def test_fig4_every_plotted_term_is_under_its_drawn_bound(seed, t):
     data = P.fig4_data(t=t, seed=seed)
@@ -98,7 +96,7 @@ def test_plot_a_curves_respect_the_bounds_they_illustrate(first):
 
 
 @pytest.mark.proves("PLOT-B")
-@given(seed=seeds, L=st.integers(1, 12), width=st.integers(1, 8))
+@given(seed=SEEDS, L=st.integers(1, 12), width=st.integers(1, 8))
 def test_plot_b_deltas_stay_under_the_mlp9_bound(seed, L, width):
     for (act, _), prof in P.plot_b_data(seed=seed, L=L, width=width).items():
         assert prof.norms.shape == prof.bounds.shape == (L,)
@@ -127,7 +125,7 @@ def test_fig8_cubes_are_the_kernels_groups_and_the_articles_table(N, G, k, H, W,
 
 @pytest.mark.proves("PLOT-C")
 @settings(max_examples=8)  # expensive: 8 × 20 000 Monte Carlo batches per example (~0.3 s)
-@given(seed=seeds)
+@given(seed=SEEDS)
 def test_plot_c_monte_carlo_dots_sit_on_the_theory_lines(seed):
     """Six standard errors: a variance estimated from R draws has relative SE
     sqrt((κ' − 1)/R), κ' the kurtosis of the quantity (3 for μ_B; 3 + 12/(m−1) for σ_B²,

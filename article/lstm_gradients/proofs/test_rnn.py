@@ -8,16 +8,22 @@ seed; the arrays come from ``np.random.default_rng(seed)``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 import pytest
 from hypothesis import assume, example, given
 from hypothesis import strategies as st
 
 import gradcheck
-from gradcheck.strategies import spectral_matrices
-from lstm_gradients.specs import rnn, spec
+from lstm_gradients.proofs.kit import (
+    EPS,
+    SEEDS,
+    RNNProblem,
+    assert_pass,
+    loss_at_step,
+    rnn_problems,
+    tiny_rnn,
+)
+from lstm_gradients.specs import rnn
 from lstm_gradients.specs.rnn import (
     article_dE_dparams,
     article_dEt_dparams,
@@ -39,104 +45,7 @@ from lstm_gradients.specs.rnn import (
     rnn_untied_forward,
 )
 
-EPS = np.finfo(np.float64).eps
-SEEDS = st.integers(0, 2**32 - 1)
 NAMES = ("x", "s_0", "W_x", "W_s", "b", "W_o", "y")
-
-
-@dataclass(frozen=True)
-class Problem:
-    """One RNN problem: inputs (N, T, D), weights in our orientation, targets (N, T, K)."""
-
-    x: np.ndarray
-    s_0: np.ndarray
-    W_x: np.ndarray
-    W_s: np.ndarray
-    b: np.ndarray
-    W_o: np.ndarray
-    y: np.ndarray
-    rho: float
-    seed: int
-
-    @property
-    def args(self) -> tuple[np.ndarray, ...]:
-        return (self.x, self.s_0, self.W_x, self.W_s, self.b, self.W_o, self.y)
-
-    @property
-    def rnn_args(self) -> tuple[np.ndarray, ...]:
-        return (self.x, self.s_0, self.W_x, self.W_s, self.b)
-
-    def sequence(self, n: int = 0) -> tuple[np.ndarray, ...]:
-        """Sequence n of the batch, in the single-sequence layout of the article's formulas."""
-        return (self.x[n], self.s_0[n], self.W_x, self.W_s, self.b, self.W_o, self.y[n])
-
-    @property
-    def moderate(self) -> bool:
-        """FD trust region of the spec (|pre-activation| <= 10, see specs.rnn)."""
-        return spec("rnn.sequence").well_conditioned(*self.rnn_args)
-
-
-def make_problem(
-    seed: int,
-    W_s: np.ndarray,
-    *,
-    N: int = 1,
-    T: int = 1,
-    D: int = 1,
-    K: int = 1,
-    x_scale: float = 1.0,
-    w_scale: float = 1.0,
-) -> Problem:
-    """Arrays of a problem from a seed (W_s comes from `spectral_matrices`)."""
-    H = W_s.shape[0]
-    rng = np.random.default_rng(seed)
-    return Problem(
-        x=x_scale * rng.standard_normal((N, T, D)),
-        s_0=rng.uniform(-0.9, 0.9, (N, H)),
-        W_x=w_scale * rng.standard_normal((D, H)) / np.sqrt(D),
-        W_s=W_s,
-        b=0.5 * rng.standard_normal(H),
-        W_o=rng.standard_normal((H, K)),
-        y=rng.standard_normal((N, T, K)),
-        rho=float(np.linalg.norm(W_s, 2)),
-        seed=seed,
-    )
-
-
-@st.composite
-def rnn_problems(
-    draw: st.DrawFn,
-    *,
-    N: tuple[int, int] = (1, 3),
-    T: tuple[int, int] = (1, 8),
-    D: tuple[int, int] = (1, 4),
-    H: tuple[int, int] = (1, 5),
-    K: tuple[int, int] = (1, 3),
-    rho: tuple[float, float] = (0.1, 2.0),
-) -> Problem:
-    """Hypothesis strategy of `Problem`s: sizes, scales, ||W_s||_2 and a seed are drawn."""
-    h = draw(st.integers(*H))
-    W_s = draw(spectral_matrices((h, h), rho=st.floats(*rho)))
-    return make_problem(
-        draw(SEEDS),
-        W_s,
-        N=draw(st.integers(*N)),
-        T=draw(st.integers(*T)),
-        D=draw(st.integers(*D)),
-        K=draw(st.integers(*K)),
-        x_scale=draw(st.floats(0.1, 2.0)),
-        w_scale=draw(st.floats(0.1, 1.5)),
-    )
-
-
-def tiny(seed: int = 0, rho: float = 0.5, **sizes: int) -> Problem:
-    """A degenerate-size problem for `@example` (every dimension 1, T = 1 unless given)."""
-    H = sizes.pop("H", 1)
-    return make_problem(seed, rho * np.eye(H), **sizes)
-
-
-def assert_pass(res: gradcheck.CheckResult) -> None:
-    assert res.status == "pass", str(res)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -146,7 +55,7 @@ def assert_pass(res: gradcheck.CheckResult) -> None:
 
 @pytest.mark.proves("RNN-1", "RNN-3")
 @given(p=rnn_problems(T=(1, 1)), seed=SEEDS)
-@example(p=tiny(), seed=0).via("all dims 1")
+@example(p=tiny_rnn(), seed=0).via("all dims 1")
 def test_step_backward_matches_finite_differences_for_every_argument(p, seed):
     assume(p.moderate)
     args = (p.x[:, 0], p.s_0, p.W_x, p.W_s, p.b)
@@ -162,8 +71,8 @@ def test_step_backward_matches_finite_differences_for_every_argument(p, seed):
 
 @pytest.mark.proves("RNN-1", "RNN-4", "RNN-5")
 @given(p=rnn_problems(), seed=SEEDS)
-@example(p=tiny(), seed=0).via("all dims 1, T = 1")
-@example(p=tiny(T=6, H=2, D=2), seed=1).via("T = 6, W_s = rho I")
+@example(p=tiny_rnn(), seed=0).via("all dims 1, T = 1")
+@example(p=tiny_rnn(T=6, H=2, D=2), seed=1).via("T = 6, W_s = rho I")
 def test_sequence_backward_matches_finite_differences_including_s0(p, seed):
     assume(p.moderate)
     res = gradcheck.check_vjp(rnn_forward, rnn_backward, p.rnn_args, seed=seed, names=NAMES[:5])
@@ -172,7 +81,7 @@ def test_sequence_backward_matches_finite_differences_including_s0(p, seed):
 
 @pytest.mark.proves("RNN-2", "RNN-4", "RNN-5", "RNN-6")
 @given(p=rnn_problems(N=(1, 2), T=(1, 6)), seed=SEEDS)
-@example(p=tiny(), seed=0).via("all dims 1, T = 1")
+@example(p=tiny_rnn(), seed=0).via("all dims 1, T = 1")
 def test_loss_backward_matches_finite_differences_for_every_parameter(p, seed):
     """E = Σ_t ½‖y_t − o_t‖² against all seven arguments (x, s_0, W_x, W_s, b, W_o, y)."""
     assume(p.moderate)
@@ -182,7 +91,7 @@ def test_loss_backward_matches_finite_differences_for_every_parameter(p, seed):
 
 @pytest.mark.proves("RNN-6")
 @given(p=rnn_problems(), seed=SEEDS)
-@example(p=tiny(), seed=0).via("all dims 1")
+@example(p=tiny_rnn(), seed=0).via("all dims 1")
 def test_output_head_backward_matches_finite_differences(p, seed):
     s = rnn_forward(*p.rnn_args)[0]
     res = gradcheck.check_vjp(
@@ -193,7 +102,7 @@ def test_output_head_backward_matches_finite_differences(p, seed):
 
 @pytest.mark.proves("RNN-6")
 @given(p=rnn_problems(), seed=SEEDS)
-@example(p=tiny(), seed=0).via("all dims 1")
+@example(p=tiny_rnn(), seed=0).via("all dims 1")
 def test_output_head_with_a_sigmoid_activation_matches_finite_differences(p, seed):
     """The article allows an activation on the head ("加激活函数也可以"); with φ = σ the
     backward (φ' ⊙ do) is FD-correct and still has no Jacobian product over time."""
@@ -235,7 +144,7 @@ def test_every_registered_rnn_spec_passes_the_checker(spec, data):
 # ---------------------------------------------------------------------------------------------
 
 
-def abs_path_sums(p: Problem) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def abs_path_sums(p: RNNProblem) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Σ over every path of the product of |factors| (the componentwise rounding scale).
 
     Higham, Accuracy and Stability, §3.5: an entry computed as a sum of products of at most
@@ -261,8 +170,8 @@ def abs_path_sums(p: Problem) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 @pytest.mark.proves("RNN-4", "RNN-5", "ERR-10")
 @given(p=rnn_problems(T=(1, 6)))
-@example(p=tiny()).via("all dims 1, T = 1")
-@example(p=tiny(T=5, H=3, N=2)).via("T = 5, W_s = rho I")
+@example(p=tiny_rnn()).via("all dims 1, T = 1")
+@example(p=tiny_rnn(T=5, H=3, N=2)).via("T = 5, W_s = rho I")
 def test_article_sum_of_jacobian_products_equals_the_bptt_recursion(p):
     """The article's Σ_i ∂E_t/∂o_t ∂o_t/∂s_t (∏ J_j) ∂⁺s_i/∂W_x, summed over t (the sum the
     article leaves unstated), equals rnn_loss_backward's O(T) recursion for W_x, W_s and b.
@@ -280,21 +189,9 @@ def test_article_sum_of_jacobian_products_equals_the_bptt_recursion(p):
         assert np.all(np.abs(lit - eff) <= 2 * n * EPS * scale)
 
 
-def loss_at_step(t: int, seq: tuple[np.ndarray, ...]):
-    """E_t(W_x, W_s, b) = ½‖y_t − o_t‖² of one sequence, as a function of a params dict."""
-    x, s_0, _, _, _, W_o, y = seq
-
-    def E_t(params: dict[str, np.ndarray]) -> float:
-        s = rnn_forward(x[None], s_0[None], params["W_x"], params["W_s"], params["b"])[0][0]
-        r = s[t - 1] @ W_o - y[t - 1]
-        return 0.5 * float(r @ r)
-
-    return E_t
-
-
 @pytest.mark.proves("RNN-4", "RNN-5")
 @given(p=rnn_problems(N=(1, 1)), data=st.data())
-@example(p=tiny(), data=None).via("all dims 1, t = T = 1")
+@example(p=tiny_rnn(), data=None).via("all dims 1, t = T = 1")
 def test_article_gradient_of_one_step_loss_matches_finite_differences(p, data):
     """∂E_t/∂(W_x, W_s, b) by the article's literal formula, for one t, is FD-correct."""
     assume(p.moderate)
@@ -312,7 +209,7 @@ def test_article_gradient_of_one_step_loss_matches_finite_differences(p, data):
 
 @pytest.mark.proves("RNN-5")
 @given(p=rnn_problems(N=(1, 2), T=(1, 4), H=(1, 4)), seed=SEEDS)  # small: FD over T weight copies
-@example(p=tiny(), seed=0).via("all dims 1, T = 1")
+@example(p=tiny_rnn(), seed=0).via("all dims 1, T = 1")
 def test_tied_gradient_is_the_sum_of_the_untied_copies_gradients(p, seed):
     """RNN-5: ∇_{W_x}E|tied = Σ_t ∇_{W_x^{(t)}}E at all copies = W_x (same for W_s and b);
     the untied per-copy gradients are themselves FD-correct.
@@ -351,7 +248,7 @@ def test_tied_gradient_is_the_sum_of_the_untied_copies_gradients(p, seed):
 
 @pytest.mark.proves("RNN-9", "RNN-1")
 @given(p=rnn_problems(T=(1, 12), H=(1, 6)))
-@example(p=tiny()).via("all dims 1, T = 1")
+@example(p=tiny_rnn()).via("all dims 1, T = 1")
 def test_the_unrolled_composition_of_tied_layers_equals_the_loop(p):
     """RNN-9's structural half: T composed tied layers compute exactly the loop (bitwise:
     the same floating-point operations in the same order)."""
@@ -369,7 +266,7 @@ def test_states_stay_strictly_inside_the_unit_cube(p):
 
 @pytest.mark.proves("RNN-6")
 @given(p=rnn_problems(K=(1, 3)), data=st.data())
-@example(p=tiny(), data=None).via("all dims 1")
+@example(p=tiny_rnn(), data=None).via("all dims 1")
 def test_output_weight_gradient_of_one_step_is_an_outer_product_bounded_by_sqrt_H(p, data):
     """∂E_t/∂W_o = s_t^T (o_t − y_t) (ours; the article's (o_t − y_t) s_t^T), from the
     backward with the loss of step t only; ‖·‖_F = ‖o_t − y_t‖‖s_t‖ <= √H ‖o_t − y_t‖.

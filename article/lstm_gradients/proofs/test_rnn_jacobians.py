@@ -15,13 +15,14 @@ from hypothesis import strategies as st
 
 import gradcheck
 from gradcheck.strategies import orthogonal_matrices, rngs
-from lstm_gradients.proofs.test_rnn import (
+from lstm_gradients.proofs.kit import (
     EPS,
-    Problem,
+    SLACK,
+    RNNProblem,
     assert_pass,
     loss_at_step,
     rnn_problems,
-    tiny,
+    tiny_rnn,
 )
 from lstm_gradients.specs.rnn import (
     article_dEt_dparams,
@@ -41,12 +42,12 @@ from lstm_gradients.specs.rnn import (
 )
 
 
-def states(p: Problem, n: int = 0) -> np.ndarray:
+def states(p: RNNProblem, n: int = 0) -> np.ndarray:
     """s_1 … s_T of sequence n, (T, H)."""
     return rnn_forward(*p.rnn_args)[0][n]
 
 
-def run_from(s_k: np.ndarray, p: Problem, k: int, t: int) -> np.ndarray:
+def run_from(s_k: np.ndarray, p: RNNProblem, k: int, t: int) -> np.ndarray:
     """s_{k+1} … s_t of sequence 0 started from s_k at step k, (t − k, H)."""
     return rnn_forward(p.x[:1, k:t], s_k[None], p.W_x, p.W_s, p.b)[0][0]
 
@@ -82,7 +83,7 @@ def ks(data, T: int) -> tuple[int, int]:
 
 @pytest.mark.proves("RNN-3")
 @given(p=rnn_problems(N=(1, 1), T=(1, 1)))
-@example(p=tiny()).via("H = D = 1")
+@example(p=tiny_rnn()).via("H = D = 1")
 def test_step_jacobian_is_diag_one_minus_s_squared_times_W_s(p):
     assume(p.moderate)
 
@@ -95,7 +96,7 @@ def test_step_jacobian_is_diag_one_minus_s_squared_times_W_s(p):
 
 @pytest.mark.proves("RNN-3")
 @given(p=rnn_problems(N=(1, 1), T=(1, 10)), data=st.data())
-@example(p=tiny(T=4, H=2), data=None).via("W_s = rho I, the whole sequence")
+@example(p=tiny_rnn(T=4, H=2), data=None).via("W_s = rho I, the whole sequence")
 def test_ordered_product_of_step_jacobians_is_the_multi_step_jacobian(p, data):
     """∂s_t/∂s_k = J_t J_{t−1} ⋯ J_{k+1} (the identity when k = t), against FD of s_k ↦ s_t."""
     assume(p.moderate)
@@ -223,17 +224,16 @@ def test_the_gradient_of_E_is_the_sum_over_t_not_the_last_steps_term(p):
 # RNN-7: Pascanu's vanishing bound; FIG-4's per-lag bound
 # ---------------------------------------------------------------------------------------------
 
-# Bounds are asserted as lhs <= rhs (1 + 1e-10): lhs is a spectral norm of a product of at
-# most 30 H x H matrices (H <= 6), each matmul rounding <= H eps relative in norm, so lhs is
-# off by <~ 30 * 6 * eps ~ 4e-14 relative, and rhs (a product of <= 30 floats) by <~ 30 eps.
-# 1e-10 is ~2000x that, and ~1e6x below any real violation the theorems rule out.
-SLACK = 1 + 1e-10
+# Bounds are asserted as lhs <= rhs · SLACK (the kit's 1 + 1e-10): lhs is a spectral norm of
+# a product of at most 30 H x H matrices (H <= 6), each matmul rounding <= H eps relative in
+# norm, so lhs is off by <~ 30 * 6 * eps ~ 4e-14 relative, and rhs (a product of <= 30 floats)
+# by <~ 30 eps. 1e-10 is ~2000x that, and ~1e6x below any real violation the theorems rule out.
 
 
 @pytest.mark.proves("RNN-7", "RNN-3")
 @given(p=rnn_problems(N=(1, 1), T=(1, 30), H=(1, 6), rho=(0.05, 3.0)))
-@example(p=tiny()).via("all dims 1, T = 1")
-@example(p=tiny(T=30, H=3, rho=3.0)).via("T = 30, W_s = 3 I")
+@example(p=tiny_rnn()).via("all dims 1, T = 1")
+@example(p=tiny_rnn(T=30, H=3, rho=3.0)).via("T = 30, W_s = 3 I")
 def test_jacobian_products_obey_the_pascanu_vanishing_bound_for_every_lag(p):
     """‖∂s_t/∂s_k‖₂ <= Π max_a(1 − s_j[a]²) ρ <= ρ^{t−k} for every 0 <= k <= t = T, and
     ‖∂E_t/∂s_k‖ <= ‖W_o(o_t − y_t)‖ ρ^{t−k}. ρ = ‖W_s‖₂ from 0.05 to 3, T up to 30."""
@@ -282,7 +282,7 @@ def test_plot_a_setting_t_100_h_8_obeys_the_vanishing_bound_at_every_lag(p):
 
 @pytest.mark.proves("FIG-4", "RNN-4", "RNN-7")
 @given(p=rnn_problems(N=(1, 1), T=(1, 12), rho=(0.05, 3.0)), data=st.data())
-@example(p=tiny(), data=None).via("all dims 1, t = 1")
+@example(p=tiny_rnn(), data=None).via("all dims 1, t = 1")
 def test_per_lag_contributions_are_the_untied_copies_gradients_and_obey_their_bound(p, data):
     """FIG-4: term i of RNN-4, (δ_{t,i} ⊙ (1 − s_i²)) x_iᵀ, is the gradient of E_t with respect
     to step i's own copy of W_x (RNN-5's untied net, loss at step t only); its Frobenius norm
@@ -336,7 +336,7 @@ def test_the_bound_needs_the_largest_singular_value_not_the_spectral_radius(lam,
 
 @pytest.mark.proves("RNN-8", "RNN-7")
 @given(p=rnn_problems(N=(1, 1), T=(1, 30), H=(1, 6), rho=(0.05, 1.0)))
-@example(p=tiny(T=30, H=4, rho=1.0)).via("W_s = I: the state-independent worst case")
+@example(p=tiny_rnn(T=30, H=4, rho=1.0)).via("W_s = I: the state-independent worst case")
 def test_a_spectral_norm_at_most_one_never_amplifies_the_backward_signal(p):
     """Pascanu's necessary condition: ‖W_s‖₂ <= 1 ⇒ ‖∂s_t/∂s_k‖₂ <= 1 for every k."""
     s = states(p)
@@ -411,7 +411,7 @@ def test_orthogonal_weights_in_the_linear_regime_preserve_norms_tied_or_untied(H
 
 @pytest.mark.proves("PLOT-A", "RNN-3", "RNN-7")
 @given(p=rnn_problems(N=(1, 1), T=(1, 30), H=(1, 6), rho=(0.05, 3.0)))
-@example(p=tiny()).via("all dims 1, T = 1")
+@example(p=tiny_rnn()).via("all dims 1, T = 1")
 def test_plot_a_curve_is_the_spectral_norm_of_the_ordered_product_and_stays_under_rho_to_the_lag(p):
     """PLOT-A's curve L ↦ ‖∂s_T/∂s_{T−L}‖₂ is the norm of `state_jacobian` (FD-checked above) at
     every lag, starts at 1 (L = 0) and lies under ρ^L (RNN-7).
