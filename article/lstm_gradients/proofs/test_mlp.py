@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 
 import gradcheck
 from lstm_gradients.proofs.kit import EPS, SEEDS, assert_pass
-from lstm_gradients.specs import activations, mlp, spec
+from lstm_gradients.specs import activations, spec
 from lstm_gradients.specs.activations import IDENTITY
 from lstm_gradients.specs.mlp import (
     article_index_form,
@@ -187,7 +187,8 @@ LOSS = spec("mlp.loss")
 @example(net=make_net(0), seed=0).via("d = q = l = 1, N = 1")
 def test_matrix_form_backward_matches_finite_differences(net, seed):
     """The registry record `mlp.loss`: every gradient of E(x, y; V, γ, W, θ), with d, q, l
-    pairwise distinct (ERR-1) — this is its registry test (it is left out of the generic one)."""
+    pairwise distinct (ERR-1), so an h/j mix-up cannot pass (proofs/test_registry.py checks the
+    record on its own draws, where widths may coincide)."""
     args = (net.x, net.y, net.V, net.gamma, net.W, net.theta)
     assume(LOSS.well_conditioned(*args))
     assert_pass(
@@ -378,39 +379,8 @@ def test_derivation_holds_symbolically_for_a_two_two_two_network():
 
 
 # ---------------------------------------------------------------------------------------------
-# Registry and negative controls
+# Negative controls (the registry records: proofs/test_registry.py)
 # ---------------------------------------------------------------------------------------------
-
-REGISTRY = [
-    pytest.param(spec, marks=pytest.mark.proves(*spec.ids), id=spec.name)
-    for spec in (*activations.SPECS, *mlp.SPECS)
-    if spec is not LOSS  # tested with distinct widths in its own test above
-]
-
-
-@pytest.mark.parametrize("spec", REGISTRY)
-@given(data=st.data())
-def test_every_registered_part1_spec_passes_the_checker(spec, data):
-    """The registry records as they stand: shapes from `arg_shapes`, sizes drawn from `sizes`
-    (capped at 3 for time), Gaussian args of a drawn scale, FD inside `well_conditioned`."""
-    sizes = {
-        k: data.draw(st.integers(lo, min(hi, 3)), label=k) for k, (lo, hi) in spec.sizes.items()
-    }
-    seed = data.draw(SEEDS, label="seed")
-    scale = data.draw(st.floats(0.1, 2.0), label="scale")
-    rng = np.random.default_rng(seed)
-    args = tuple(scale * rng.standard_normal(shape) for shape in spec.arg_shapes(**sizes))
-    assume(spec.well_conditioned(*args))
-    out, cache = spec.forward(*args)
-    grads = spec.backward(np.ones_like(out), cache)
-    assert [g.shape for g in grads] == [a.shape for a in args]
-    res = gradcheck.check_vjp(spec.forward, spec.backward, args, seed=seed, names=spec.arg_names)
-    # MLP-9 itself: below the top layer each sigmoid layer multiplies the gradient by at most
-    # ||W_l||/4; with weights of scale 0.1 the deep sigmoid's input-layer gradient can fall under
-    # the FD error (it was 1.6e-8 against an allowed 2.2e-8 on one draw), where an all-zero
-    # gradient would pass too. The checker must then say "vacuous", and only for those.
-    deep = spec.name == "mlp.deep_sigmoid"
-    assert_pass(res, may_vanish=("x", "W_1", "b_1") if deep else ())
 
 
 def backward_without_hidden_sigmoid_derivative(dy_hat, cache):

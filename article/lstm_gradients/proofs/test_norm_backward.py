@@ -95,51 +95,6 @@ def test_staged_ioffe_szegedy_backward_equals_the_compact_form(p: NormProblem) -
     assert np.array_equal(db, sb)
 
 
-@pytest.mark.proves("NORM-1", "NORM-4", "NORM-8")
-@pytest.mark.parametrize("spec", nz.SPECS, ids=lambda s: s.name)
-@settings(max_examples=5)  # 7 records x full checks; the FD proof proper is the test above
-@given(data=st.data())
-def test_registry_records_pass_the_checker_as_they_stand(spec: nz.Spec, data: Any) -> None:
-    """Each Spec record, with sizes from its `sizes` and shapes from its `arg_shapes`, passes.
-
-    Arrays are standard normal, except variances (arguments named ``*var``), drawn positive."""
-    sizes = {k: data.draw(st.integers(lo, hi), label=k) for k, (lo, hi) in spec.sizes.items()}
-    seed = data.draw(SEEDS, label="seed")
-    rng = np.random.default_rng(seed)
-    args = tuple(
-        np.exp(rng.standard_normal(shape)) if name.endswith("var") else rng.standard_normal(shape)
-        for name, shape in zip(spec.arg_names, spec.arg_shapes(**sizes), strict=True)
-    )
-    assume(spec.well_conditioned(*args))
-    res = gradcheck.check_vjp(
-        spec.forward, spec.backward, args, seed=seed + 1, names=spec.arg_names
-    )
-    assert_pass(res, may_vanish=_record_may_vanish(spec.name, args))
-
-
-_RECORD_METHOD = {
-    "normalization.bn": ("BN", 1),
-    "normalization.ln": ("LN", 1),
-    "normalization.in": ("IN", 1),
-    "normalization.gn_g2": ("GN", 2),
-}
-
-
-def _record_may_vanish(name: str, args: tuple[np.ndarray, ...]) -> tuple[str, ...]:
-    """Which arguments of a registry record have a (near-)zero gradient by the mathematics:
-    dx when the reduction set has ≤ 2 elements; for BN(uW + b) du and dW likewise, and db
-    always (BN removes any per-feature shift, NORM-10); bn_infer is affine in x (none)."""
-    if name in _RECORD_METHOD:
-        method, G = _RECORD_METHOD[name]
-        return vanishing_x(nz.reduction_size(args[0].shape, method, G))
-    if name == "normalization.bn_train_running":
-        return vanishing_x(args[0].shape[0])
-    if name == "normalization.bn_linear":  # see test_bn_of_a_linear_layer_backward_matches_fd
-        small, one_in = args[0].shape[0] <= 2, args[0].shape[1] == 1
-        return ("b", *(("u", "W") if small else ()), *(("W",) if one_in else ()))
-    return ()
-
-
 # ---------------------------------------------------------------------------------------------
 # NORM-1: BN with running statistics (pure) and in inference mode
 # ---------------------------------------------------------------------------------------------
