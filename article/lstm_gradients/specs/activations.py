@@ -261,7 +261,7 @@ def high_gradient_fraction(x: Array, k: float, eps: float = 1e-5) -> float:
     μ and σ² are the biased (1/m) moments of NORM-1. Returns a number in [0, 1].
     """
     x_hat = (x - x.mean()) / np.sqrt(x.var() + eps)
-    return float(np.mean(sigmoid_prime(x_hat) >= sigmoid_prime(np.float64(k))))
+    return float(np.mean(sigmoid_prime(x_hat) >= sigmoid_prime(np.array(k, dtype=np.float64))))
 
 
 def chebyshev_fraction_bound(k: float, var: float = 1.0, eps: float = 0.0) -> float:

@@ -64,7 +64,7 @@ def _leaves(g: Array | Sequence[Array]) -> list[Array]:
 def _rebuild(g: Grad, leaves: list[Array]) -> Grad:
     if isinstance(g, np.ndarray):
         return leaves[0]
-    return type(g)(leaves)  # type: ignore[return-value]
+    return type(g)(leaves)
 
 
 def global_norm(g: Array | Sequence[Array]) -> float:

@@ -327,9 +327,9 @@ def step_jacobian(
     return np.diag(u) + ((h_prev - n) * du)[:, None] * U_z + ((1 - u) * (1 - n**2))[:, None] * N
 
 
-def _states(x: Array, h_0: Array, params: tuple[Array, ...], **variant: str) -> Array:
+def _states(x: Array, h_0: Array, params: tuple[Array, ...], convention: str, reset: str) -> Array:
     """h_0 … h_T of one sequence, (T+1, H)."""
-    h = gru_forward(x[None], h_0[None], *params, **variant)[0][0]
+    h = gru_forward(x[None], h_0[None], *params, convention=convention, reset=reset)[0][0]
     return np.vstack([h_0[None], h])
 
 
@@ -353,11 +353,11 @@ def state_jacobian(
     if not 0 <= k <= t <= x.shape[0]:
         raise ValueError(f"need 0 <= k <= t <= T, got k={k}, t={t}, T={x.shape[0]}")
     params = (W_x, W_h, b_x, b_h)
-    variant = {"convention": convention, "reset": reset}
-    hs = _states(x, h_0, params, **variant)
+    hs = _states(x, h_0, params, convention, reset)
     P = np.eye(W_h.shape[0])
     for j in range(k + 1, t + 1):
-        P = step_jacobian(x[j - 1], hs[j - 1], *params, **variant) @ P  # latest on the left
+        J = step_jacobian(x[j - 1], hs[j - 1], *params, convention=convention, reset=reset)
+        P = J @ P  # latest on the left
     return P
 
 
@@ -470,14 +470,13 @@ def jacobian_norms_by_lag(
     bias :math:`b_z` is ``b_x[:H] + b_h[:H]``.
     """
     params = (W_x, W_h, b_x, b_h)
-    variant = {"convention": convention, "reset": reset}
-    hs = _states(x, h_0, params, **variant)
+    hs = _states(x, h_0, params, convention, reset)
     t = x.shape[0] if t is None else t
     P = np.eye(W_h.shape[0])
     out = np.ones(t + 1)
     for L in range(1, t + 1):
         j = t - L + 1
-        P = P @ step_jacobian(x[j - 1], hs[j - 1], *params, **variant)
+        P = P @ step_jacobian(x[j - 1], hs[j - 1], *params, convention=convention, reset=reset)
         out[L] = np.linalg.norm(P, 2)
     return out
 
@@ -499,14 +498,25 @@ def _moderate(
     return bool(max(np.max(np.abs(xz + hz)), np.max(np.abs(xr + hr)), np.max(np.abs(a_n))) <= 10.0)
 
 
-def _step_moderate(reset: str, *args: Array) -> bool:
-    return _moderate(*args, reset=reset)
+def _step_moderate(
+    reset: str, x: Array, h_prev: Array, W_x: Array, W_h: Array, b_x: Array, b_h: Array
+) -> bool:
+    return _moderate(x, h_prev, W_x, W_h, b_x, b_h, reset)
 
 
-def _sequence_moderate(convention: str, reset: str, x: Array, h_0: Array, *params: Array) -> bool:
-    h = gru_forward(x, h_0, *params, convention=convention, reset=reset)[0]
+def _sequence_moderate(
+    convention: str,
+    reset: str,
+    x: Array,
+    h_0: Array,
+    W_x: Array,
+    W_h: Array,
+    b_x: Array,
+    b_h: Array,
+) -> bool:
+    h = gru_forward(x, h_0, W_x, W_h, b_x, b_h, convention=convention, reset=reset)[0]
     prev = np.concatenate([h_0[:, None], h[:, :-1]], axis=1)
-    return _moderate(x, prev, *params, reset=reset)
+    return _moderate(x, prev, W_x, W_h, b_x, b_h, reset)
 
 
 _SOURCE = (
@@ -516,14 +526,13 @@ _SOURCE = (
 
 
 def _variant_specs(convention: str, reset: str) -> tuple[Spec, Spec]:
-    kw = {"convention": convention, "reset": reset}
     ids = ("GRU-1", "GRU-5") if convention == "cho" else ("GRU-1",)
     return (
         Spec(
             name=f"gru.step[{convention},reset_{reset}]",
             ids=(*ids, "GRU-3"),
             source=_SOURCE,
-            forward=partial(gru_step_forward, **kw),
+            forward=partial(gru_step_forward, convention=convention, reset=reset),
             backward=gru_step_backward,
             arg_names=("x", "h_prev", "W_x", "W_h", "b_x", "b_h"),
             arg_shapes=lambda N, D, H: ((N, D), (N, H), (D, 3 * H), (H, 3 * H), (3 * H,), (3 * H,)),
@@ -534,7 +543,7 @@ def _variant_specs(convention: str, reset: str) -> tuple[Spec, Spec]:
             name=f"gru.sequence[{convention},reset_{reset}]",
             ids=(*ids, "GRU-7"),
             source=_SOURCE,
-            forward=partial(gru_forward, **kw),
+            forward=partial(gru_forward, convention=convention, reset=reset),
             backward=gru_backward,
             arg_names=("x", "h_0", "W_x", "W_h", "b_x", "b_h"),
             arg_shapes=lambda N, T, D, H: (

@@ -342,7 +342,8 @@ def composite_cell_derivative(
     """
     h_prev = o_prev * np.tanh(c_prev)
     B = step_jacobian_blocks(x, h_prev, c_prev, W_x, W_h, b)
-    return B["cc"] + B["K"] * (o_prev * (1 - np.tanh(c_prev) ** 2))
+    J: Array = B["cc"] + B["K"] * (o_prev * (1 - np.tanh(c_prev) ** 2))
+    return J
 
 
 # ---------------------------------------------------------------------------------------------

@@ -40,6 +40,7 @@ descent is difficult", IEEE TNN 5(2). CS231n assignment 3, ``rnn_layers.py``
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import NamedTuple
 
 import numpy as np
@@ -364,7 +365,11 @@ def rnn_unrolled(x: Array, s_0: Array, W_x: Array, W_s: Array, b: Array) -> Arra
     :math:`s_T = f_T\circ\cdots\circ f_1(s_0)`, returning every intermediate layer output
     (N, T, H). It performs the same floating-point operations as `rnn_forward`'s loop.
     """
-    layers = [(lambda s, xt=x[:, t]: np.tanh(xt @ W_x + s @ W_s + b)) for t in range(x.shape[1])]
+
+    def layer_at(xt: Array) -> Callable[[Array], Array]:
+        return lambda s: np.tanh(xt @ W_x + s @ W_s + b)
+
+    layers = [layer_at(x[:, t]) for t in range(x.shape[1])]
     outs = []
     s = s_0
     for layer in layers:
@@ -434,7 +439,8 @@ def direct_partials(x_i: Array, s_prev: Array, s_i: Array) -> tuple[Array, Array
 
 def _states(x: Array, s_0: Array, W_x: Array, W_s: Array, b: Array) -> Array:
     """The states s_1 … s_T of one sequence, (T, H), by `rnn_forward`."""
-    return rnn_forward(x[None], s_0[None], W_x, W_s, b)[0][0]
+    s: Array = rnn_forward(x[None], s_0[None], W_x, W_s, b)[0][0]
+    return s
 
 
 def article_dEt_dparams(

@@ -469,7 +469,8 @@ def standardize_std_literal(x: Array, *, axes: tuple[int, ...], eps: float) -> A
     it gives ±2/√(2+ε), not ±1 (NORM-2 fails)."""
     mu = x.mean(axis=axes, keepdims=True)
     std = x.std(axis=axes, keepdims=True)
-    return (x - mu) / np.sqrt(std + eps)
+    literal: Array = (x - mu) / np.sqrt(std + eps)
+    return literal
 
 
 # ---------------------------------------------------------------------------------------------
@@ -483,7 +484,8 @@ def standardize_jacobian(x: Array, eps: float) -> Array:
     m = x.size
     s = np.sqrt(x.var() + eps)
     xhat = (x - x.mean()) / s
-    return (np.eye(m) - np.ones((m, m)) / m - np.outer(xhat, xhat) / m) / s
+    J: Array = (np.eye(m) - np.ones((m, m)) / m - np.outer(xhat, xhat) / m) / s
+    return J
 
 
 def jacobian_eigenvalues(sigma2: float, eps: float, m: int) -> Array:

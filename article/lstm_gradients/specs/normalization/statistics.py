@@ -9,6 +9,7 @@ Everything here is data for a statistical test or a figure, computed from the la
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -158,7 +159,7 @@ def plot_c_data(ms: Any, R: int, seed: int, z0: float = 1.0) -> dict[str, Array]
 # NORM-13 / ERR-20 / PLOT-D: gradient growth through a deep BN network at initialisation
 # ---------------------------------------------------------------------------------------------
 
-_ACTS = {
+_ACTS: dict[str, tuple[Callable[[Array], Array], Callable[[Array], Array]]] = {
     "relu": (lambda z: np.maximum(z, 0.0), lambda z: (z > 0).astype(float)),
     "tanh": (np.tanh, lambda z: 1.0 - np.tanh(z) ** 2),
     "linear": (lambda z: z, np.ones_like),
@@ -195,7 +196,7 @@ def plot_d_data(
     width: int = 100,
     batch: int = 32,
     seed: int = 0,
-) -> dict[str, Array]:
+) -> dict[str, NDArray[Any]]:
     """PLOT-D data: log‖∇_{h_l}‖ against layer l for each activation (`bn_deep_gradient_norms`,
     one network per activation, all from ``seed``), plus ``"layer"`` = 0 … L."""
     rng = np.random.default_rng(seed)
