@@ -1,12 +1,9 @@
-"""Hypothesis profiles and numpy error handling for the whole suite.
+"""The repository's test setup: gradcheck's plugin from a plain clone, the default Hypothesis
+profile, numpy errors as failures.
 
-Profiles (``--hypothesis-profile NAME`` or ``HYPOTHESIS_PROFILE=NAME``):
-
-``dev``       fast local runs (the default outside CI);
-``ci``        the default when ``CI`` is set: derandomized, so a CI failure replays exactly,
-              enough examples to matter, no deadline, statistics and the reproduction blob
-              printed on failure;
-``thorough``  many examples, for nightly campaigns (``-m slow`` adds the heavy tests).
+Profiles (defined once, in `gradcheck.profiles`): ``dev`` (the default), ``ci`` (the default
+when ``CI`` is set; derandomized), ``thorough`` (nightly); ``HYPOTHESIS_PROFILE=NAME``,
+``--hypothesis-profile NAME`` or ``--gradcheck-profile NAME`` choose another.
 
 Budget: the default suite (``ci`` profile, ``-n 2``) runs in under 5 minutes on 2 cores.
 """
@@ -14,12 +11,12 @@ Budget: the default suite (``ci`` profile, ``-n 2``) runs in under 5 minutes on 
 from __future__ import annotations
 
 import importlib.metadata
-import os
 from collections.abc import Iterator
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, Phase, settings
+
+from gradcheck import profiles
 
 # The proof plugin arrives through its pytest11 entry point once gradcheck is installed; from a
 # plain clone, load it here (loading it twice would make pluggy refuse the second copy).
@@ -29,26 +26,9 @@ if not any(
 ):
     pytest_plugins = ["gradcheck.pytest_plugin"]
 
-settings.register_profile("dev", max_examples=20, deadline=None)
-settings.register_profile(
-    "ci",
-    max_examples=50,
-    deadline=None,
-    derandomize=True,
-    database=None,
-    print_blob=True,
-    suppress_health_check=[HealthCheck.too_slow],
-)
-settings.register_profile(
-    "thorough",
-    max_examples=1000,
-    deadline=None,
-    print_blob=True,
-    suppress_health_check=[HealthCheck.too_slow],
-    phases=list(Phase),
-)
-_default_profile = "ci" if os.environ.get("CI") else "dev"
-settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE") or _default_profile)
+# The default profile, now: --hypothesis-profile and --gradcheck-profile are applied later (at
+# pytest_configure), so they win.
+profiles.load()
 
 
 @pytest.fixture(autouse=True)

@@ -286,27 +286,32 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
 
 
-def _load_profile(name: str) -> None:
-    """Load Hypothesis profile ``name``, registering gradcheck's defaults for missing ones."""
-    from hypothesis import settings
-    from hypothesis.errors import InvalidArgument
-
-    defaults: dict[str, dict[str, Any]] = {
-        "dev": {"max_examples": 20, "deadline": None},
-        "ci": {"max_examples": 50, "deadline": None, "derandomize": True, "database": None},
-        "thorough": {"max_examples": 1000, "deadline": None},
-        # `gradcheck campaign`: HypoFuzz fuzzes only tests that are not derandomized
-        "campaign": {"deadline": None, "derandomize": False},
-    }
+def _profiles(name: str | None) -> None:
+    """Register gradcheck's Hypothesis profiles (`gradcheck.profiles`) and load ``name`` if
+    given. Without hypothesis installed there is nothing to register, and asking for a profile
+    is a usage error."""
     try:
-        settings.get_profile(name)
-    except InvalidArgument:
-        if name not in defaults:
+        from gradcheck import profiles
+    except ImportError:
+        if name:
             raise pytest.UsageError(
-                f"Hypothesis profile {name!r} is not registered; use dev, ci, thorough or campaign."
+                f"--gradcheck-profile {name}: Hypothesis is not installed "
+                "(pip install 'gradcheck[test]')."
             ) from None
-        settings.register_profile(name, **defaults[name])
-    settings.load_profile(name)
+        return
+    profiles.register()
+    if name:
+        try:
+            profiles.load(name)
+        except ValueError as exc:
+            raise pytest.UsageError(str(exc)) from None
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_load_initial_conftests(early_config: pytest.Config, args: list[str]) -> None:
+    """gradcheck's profiles are registered before any conftest.py runs: a project's own
+    registrations there come later and win."""
+    _profiles(None)
 
 
 @pytest.hookimpl(trylast=True)  # after Hypothesis' own profile options: the database goes on top
@@ -324,8 +329,7 @@ def pytest_configure(config: pytest.Config) -> None:
     except CatalogueError as exc:
         raise pytest.UsageError(str(exc)) from None
     profile = config.getoption("--gradcheck-profile")
-    if profile:
-        _load_profile(str(profile))
+    _profiles(str(profile) if profile else None)
     ledger = Ledger(catalogue, figures=str(config.getini("gradcheck_figures") or ""))
     ledger.provenance = _sharing.configure(config)
     config.stash[_ledger_key] = ledger

@@ -1,4 +1,5 @@
-"""The proof suite's own setup: numpy errors fail a proof, heavy campaigns are opt-in.
+"""The proof suite's own setup: the default Hypothesis profile, numpy errors fail a proof, heavy
+campaigns are opt-in.
 
 Runs wherever the proofs run: from a checkout (beside the repository's conftest) or from the
 installed package (``gradcheck prove`` on ``lstm_gradients/proofs``).
@@ -11,9 +12,20 @@ from collections.abc import Iterator
 import numpy as np
 import pytest
 
+from gradcheck import profiles
+
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption("--run-slow", action="store_true", help="also run tests marked `slow`")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """The default profile of `gradcheck.profiles` (``$HYPOTHESIS_PROFILE``, else ``ci`` under
+    CI, else ``dev``), unless one was chosen on the command line: installed, without the
+    repository's conftest.py, the proofs would otherwise run under Hypothesis' own default
+    (100 examples, a 200 ms deadline)."""
+    if not (config.getoption("--gradcheck-profile") or config.getoption("--hypothesis-profile")):
+        profiles.load()
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
