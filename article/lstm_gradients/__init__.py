@@ -7,9 +7,10 @@ One installable package, beside the general library `gradcheck`:
   family, and the registry ``specs.ALL_SPECS``;
 * ``catalogue.json`` (`CATALOGUE`): the 101 IDs (MLP-1 … NORM-13, ERR-1 … ERR-28, FIG-n,
   PLOT-x) with the article's words;
-* `lstm_gradients.figures` (and its schematics): the figure drawers, plugged into the report
-  through ``FIGURES``;
-* ``proofs/`` (`PROOFS`): the Hypothesis property tests that name the IDs they prove.
+* `lstm_gradients.figures`: the figure drawers (``plots``, and the probed ``schematics``),
+  plugged into the report through ``FIGURES``;
+* ``proofs/`` (`PROOFS`): the Hypothesis property tests that name the IDs they prove, their kit
+  (``proofs/kit.py``) and one test over every registry record (``proofs/test_registry.py``).
 """
 
 from __future__ import annotations

@@ -8,6 +8,8 @@ Conventions (``../shared/docs/spec-conventions.md``):
   docstring gives both forms where the article uses the column form.
 * The LSTM packs its four blocks in the order ``i, f, o, g`` (CS231n).
 * ``*_forward(*args) -> (out, cache)``; ``*_backward(dout, cache) -> (one gradient per arg)``.
+  A cache of several values is a `typing.NamedTuple` (``LSTMStepCache``, ``NormCache``, ...):
+  it still unpacks, and its fields are read by name (``cache.f``), never by position.
 * Gradients are named ``d`` + the argument (``dW_x``, ``ds_prev``).
 * Each module exports ``SPECS``, a tuple of `Spec` records; ``ALL_SPECS`` is the registry and
   `spec` looks a record up by its name (``spec("lstm.step")``).
