@@ -18,16 +18,29 @@ def _demo(args: argparse.Namespace) -> int:
     return 0 if result.ok else 1
 
 
+USAGE = 2  # exit status of a usage or setup error (1: an ID failed or is unproven)
+
+
+def _prove_usage(args: argparse.Namespace) -> str | None:
+    """What is wrong before ``gradcheck._prove`` (which needs pytest) can even be imported."""
+    from gradcheck._preflight import missing_extra
+
+    if args.workers < 0:
+        return f"-n must be 0 (one process) or a number of workers, got {args.workers}"
+    bad = sorted({f.strip() for f in args.format.split(",") if f.strip()} - {"md", "html", "json"})
+    if bad:
+        return f"unknown --format {', '.join(bad)}; use md,html,json"
+    return missing_extra(args.workers)
+
+
 def _prove(args: argparse.Namespace) -> int:
+    problem = _prove_usage(args)
+    if problem:
+        print(f"gradcheck prove: {problem}", file=sys.stderr)
+        return USAGE
     from gradcheck._prove import ProveOptions, prove
 
     formats = [f.strip() for f in args.format.split(",") if f.strip()]
-    bad = sorted(set(formats) - {"md", "html", "json"})
-    if bad:
-        print(
-            f"gradcheck prove: unknown --format {', '.join(bad)}; use md,html,json", file=sys.stderr
-        )
-        return 4
     opts = ProveOptions(
         paths=args.paths,
         out=args.out,
@@ -43,6 +56,7 @@ def _prove(args: argparse.Namespace) -> int:
         read_only=args.read_only,
         mirror=args.mirror,
         shard=args.shard,
+        package=args.package,
     )
     return prove(opts)
 
@@ -52,8 +66,11 @@ def _add_prove(sub: Any) -> None:
         "prove",
         help="run the proofs and write the report (proof.md, proof.html, proof.json, figures)",
         description="Run the tests that prove the catalogue's IDs (pytest underneath, "
-        "pytest-xdist for -n), print the per-ID table and write the report. Exit status 1 when "
-        "an ID failed or is unproven (0 with --allow-unproven if none failed).",
+        "pytest-xdist for -n), print the per-ID table and write the report. Without PATHS: "
+        "the project configured here (ini gradcheck_catalogue), else the installed proof "
+        "package (entry point group gradcheck.proofs). Exit status 0 when every ID is proven, "
+        "1 when an ID failed or is unproven (--allow-unproven: only failures count), 2 on a "
+        "usage or setup error (one line says which).",
     )
     p.add_argument(
         "paths",
@@ -66,7 +83,14 @@ def _add_prove(sub: Any) -> None:
     p.add_argument("--format", default="md,html,json", help="comma list of md, html, json")
     p.add_argument("--allow-unproven", action="store_true", help="exit 0 unless an ID failed")
     p.add_argument("--seed", type=int, help="Hypothesis seed (dev/thorough; ci is derandomized)")
-    p.add_argument("--catalogue", metavar="PATH", help="JSON catalogue (default: the article's)")
+    p.add_argument(
+        "--catalogue", metavar="PATH", help="JSON catalogue (default: the ini gradcheck_catalogue)"
+    )
+    p.add_argument(
+        "--package",
+        metavar="NAME",
+        help="prove the installed proof package NAME (needed when several are installed)",
+    )
     p.add_argument("--no-figures", action="store_true", help="skip drawing the figures")
     _add_sharing_flags(p)
     p.add_argument("--pytest-args", nargs=argparse.REMAINDER, help="passed on to pytest")

@@ -1,17 +1,21 @@
 """``gradcheck prove``: run the proofs under pytest, then write the report people cite.
 
-pytest runs in a subprocess (a fresh interpreter; ``-n`` hands the tests to pytest-xdist) with
-the gradcheck plugin writing per-ID outcomes to JSON; this module then draws the figures, writes
-``proof.md`` / ``proof.html`` / ``proof.json`` and prints the compact table. The exit status is
-non-zero when an ID failed or is not proven (``allow_unproven`` tolerates the latter), or when
-pytest itself could not run the tests (its own exit code: usage or collection errors).
+What runs is decided first (`gradcheck._target`: the PATHS given, the project configured
+here, or an installed proof package). pytest runs in a subprocess (a fresh interpreter; ``-n``
+hands the tests to pytest-xdist) with the gradcheck plugin writing per-ID outcomes to JSON; this
+module then draws the figures, writes ``proof.md`` / ``proof.html`` / ``proof.json`` and prints
+the compact table.
+
+Exit status: 0 when every ID is proven; 1 when an ID failed or is not proven
+(``allow_unproven`` tolerates the latter); 2 when nothing could be proven as asked, with one line
+saying why: a usage or setup error (a bad option, an unwritable ``--out``, a missing extra, no
+proof tests found) or pytest's own usage, collection or internal error.
 """
 
 from __future__ import annotations
 
 import importlib.metadata as md
 import json
-import os
 import platform
 import secrets
 import shlex
@@ -25,6 +29,8 @@ from pathlib import Path
 from typing import Any
 
 from gradcheck import _sharing
+from gradcheck._preflight import ProveUsageError, autoloaded, check_out_dir, plugin_args
+from gradcheck._target import Target, resolve
 from gradcheck.catalogue import Catalogue, CatalogueError, empty, load
 from gradcheck.pytest_plugin import summary_lines
 from gradcheck.report._document import FigureOutcome
@@ -33,6 +39,9 @@ __all__ = ["ProveOptions", "environment", "prove", "pytest_command"]
 
 PROFILES = ("dev", "ci", "thorough")
 _DERANDOMIZED = {"ci"}
+USAGE = 2  # exit status: nothing could be proven as asked (usage or setup error)
+_PYTEST_COULD_NOT_RUN = (2, 3, 4)  # interrupted / collection errors, internal error, usage error
+_PYTEST_NO_TESTS = 5
 
 
 @dataclass
@@ -57,21 +66,22 @@ class ProveOptions:
     shard: str | None = None
     extra_environment: Mapping[str, str] = field(default_factory=dict)
     campaign_examples: Mapping[str, int] = field(default_factory=dict)  # per test node ID
+    package: str | None = None  # an installed proof package (gradcheck._target)
 
 
 def _plugin_autoloads() -> bool:
-    if os.environ.get("PYTEST_DISABLE_PLUGIN_AUTOLOAD"):
-        return False
-    eps = md.entry_points(group="pytest11")
-    return any(ep.value == "gradcheck.pytest_plugin" for ep in eps)
+    """Whether pytest loads gradcheck's plugin by itself (its pytest11 entry point)."""
+    return autoloaded("gradcheck.pytest_plugin")
 
 
-def pytest_command(opts: ProveOptions, proof_json: Path, seed: int | None) -> list[str]:
+def pytest_command(
+    opts: ProveOptions, proof_json: Path, seed: int | None, target: Target | None = None
+) -> list[str]:
     """The pytest invocation ``prove`` runs (printed in the report so a reader can rerun it)."""
+    target = target or Target(tuple(opts.paths))
     # no paths: pytest's own choice (the ini's testpaths, else the current directory)
-    cmd = [sys.executable, "-m", "pytest", *opts.paths]
-    if not _plugin_autoloads():
-        cmd += ["-p", "gradcheck.pytest_plugin"]
+    cmd = [sys.executable, "-m", "pytest", *target.paths, *target.pytest_args]
+    cmd += plugin_args(opts.workers)
     cmd += ["--gradcheck-proof", str(proof_json), "--gradcheck-profile", opts.profile]
     if opts.catalogue:
         cmd += ["--gradcheck-catalogue", str(Path(opts.catalogue).resolve())]
@@ -138,31 +148,42 @@ def _cli_args(opts: ProveOptions, seed: int | None) -> list[str]:
         args += ["--seed", str(seed)]
     if opts.catalogue:
         args += ["--catalogue", opts.catalogue]
+    if opts.package:
+        args += ["--package", opts.package]
     return args + _sharing.cli_flags(opts.database, opts.read_only, opts.mirror, opts.shard)
 
 
-def prove(opts: ProveOptions) -> int:
-    """Run the proofs and write the report; returns the exit status (see the module doc)."""
+def check_usage(opts: ProveOptions) -> None:
+    """The options' own errors, found before anything runs (`ProveUsageError`)."""
     if opts.profile not in PROFILES:
-        print(f"gradcheck prove: --profile must be one of {', '.join(PROFILES)}", file=sys.stderr)
-        return 4
+        raise ProveUsageError(f"--profile must be one of {', '.join(PROFILES)}")
     if opts.catalogue:
         try:
             load(opts.catalogue)
         except CatalogueError as exc:
-            print(f"gradcheck prove: {exc}", file=sys.stderr)
-            return 4
+            raise ProveUsageError(str(exc)) from None
     problem = _sharing.prove_check(opts.database, opts.mirror, opts.shard)
     if problem or (opts.database and opts.seed is not None):
-        problem = problem or "--seed makes Hypothesis ignore the example database; drop one."
-        print(f"gradcheck prove: {problem}", file=sys.stderr)
-        return 2
+        raise ProveUsageError(
+            problem or "--seed makes Hypothesis ignore the example database; drop one."
+        )
+
+
+def prove(opts: ProveOptions) -> int:
+    """Run the proofs and write the report; returns the exit status (see the module doc)."""
     seed = opts.seed
     if seed is None and opts.profile not in _DERANDOMIZED and not opts.database:
         seed = secrets.randbelow(2**32)
     with tempfile.TemporaryDirectory(prefix="gradcheck-prove-") as tmp:
+        try:
+            check_usage(opts)
+            target = resolve(opts.paths, opts.catalogue, opts.package, opts.pytest_args, Path(tmp))
+            check_out_dir(opts.out)  # created now, when there is something to prove
+        except ProveUsageError as exc:
+            print(f"gradcheck prove: {exc}", file=sys.stderr)
+            return USAGE
         proof_json = Path(tmp) / "outcomes.json"
-        cmd = pytest_command(opts, proof_json, seed)
+        cmd = pytest_command(opts, proof_json, seed, target)
         print("$ " + shlex.join(cmd), flush=True)
         rc = subprocess.call(cmd, env=_sharing.pytest_env(opts.database))
         if not proof_json.exists():
@@ -170,9 +191,12 @@ def prove(opts: ProveOptions) -> int:
                 f"gradcheck prove: pytest exited with {rc} before any outcome was recorded.",
                 file=sys.stderr,
             )
-            return rc or 3
+            return USAGE
         proof = json.loads(proof_json.read_text(encoding="utf-8"))
-    if rc in (2, 3, 4):  # interrupted, internal or usage error: the outcomes are incomplete
+    if rc not in _PYTEST_COULD_NOT_RUN and not opts.shard and not proof.get("tests"):
+        print(f"gradcheck prove: {_no_proof_tests(target, rc)}", file=sys.stderr)
+        return USAGE
+    if rc in _PYTEST_COULD_NOT_RUN:  # the outcomes are incomplete
         print(
             f"gradcheck prove: pytest exited with {rc}; the report below is incomplete.",
             file=sys.stderr,
@@ -181,13 +205,26 @@ def prove(opts: ProveOptions) -> int:
     catalogue = load(used) if used else empty()
     env = environment(opts, seed, cmd)
     env["catalogue"] = f"{catalogue.name} ({catalogue.where()}, {len(catalogue)} IDs)"
+    if target.package is not None:
+        env["proof package"] = target.describe()
     env.update(_sharing.report_environment(proof, opts.database, opts.profile, seed))
     env.update(opts.extra_environment)
     env.update(_sharing.examples_per_id(proof, opts.campaign_examples))
     _write(opts, catalogue, proof, env)
+    if rc in _PYTEST_COULD_NOT_RUN:
+        return USAGE
     if opts.shard:
         return _sharing.shard_exit_status(proof, rc, opts.allow_unproven)
     return _exit_status(proof, rc, opts.allow_unproven)
+
+
+def _no_proof_tests(target: Target, rc: int) -> str:
+    why = (
+        "pytest collected no test"
+        if rc == _PYTEST_NO_TESTS
+        else 'no test there carries @pytest.mark.proves("ID")'
+    )
+    return f"no proof tests found in {target.describe()}: {why}; no report was written"
 
 
 def _write(
@@ -223,8 +260,8 @@ def _figures(out: str, catalogue: Catalogue, spec: str) -> list[FigureOutcome]:
 
 
 def _exit_status(proof: dict[str, Any], pytest_rc: int, allow_unproven: bool) -> int:
-    if pytest_rc in (2, 3, 4):
-        return pytest_rc
+    if pytest_rc in _PYTEST_COULD_NOT_RUN:
+        return USAGE
     s = proof.get("summary", {})
     if s.get("failed", 0):
         return 1

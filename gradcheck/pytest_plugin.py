@@ -277,6 +277,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="load this Hypothesis profile (dev, ci, thorough, campaign are registered if the "
         "project has not registered them itself).",
     )
+    group.addoption(
+        "--gradcheck-show-config",
+        action="store_true",
+        help="print the catalogue and figures configured here as one JSON line and exit "
+        "(gradcheck prove asks this before it chooses what to run).",
+    )
     _sharing.add_options(group, parser)
     parser.addini("gradcheck_catalogue", "JSON catalogue for the proves marker", default="")
     parser.addini(
@@ -314,16 +320,65 @@ def pytest_load_initial_conftests(early_config: pytest.Config, args: list[str]) 
     _profiles(None)
 
 
+def _catalogue_path(config: pytest.Config) -> str:
+    """The catalogue configured: ``--gradcheck-catalogue``, else the ini option (relative to
+    the ini file), else ``""``."""
+    given = config.getoption("--gradcheck-catalogue")
+    if given:
+        return str(given)
+    path = str(config.getini("gradcheck_catalogue") or "")
+    if path and not os.path.isabs(path):
+        base = config.inipath.parent if config.inipath else config.rootpath
+        path = str(base / path)
+    return path
+
+
+def _check_proof_path(config: pytest.Config) -> None:
+    """``--gradcheck-proof PATH`` must name a file that can be written: say so before any test."""
+    out = config.getoption("--gradcheck-proof")
+    if not out or hasattr(config, "workerinput"):
+        return
+    path = Path(out)
+    if path.is_dir():
+        raise pytest.UsageError(
+            f"--gradcheck-proof {out} is a directory; name the JSON file to write, "
+            f"e.g. {path / 'proof.json'}"
+        )
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise pytest.UsageError(
+            f"--gradcheck-proof {out}: cannot create its directory "
+            f"({exc.strerror or type(exc).__name__}); name a file you can write"
+        ) from None
+    if not os.access(path.parent, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
+        raise pytest.UsageError(
+            f"--gradcheck-proof {out} cannot be written (permission denied); "
+            "name a file you can write"
+        )
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_cmdline_main(config: pytest.Config) -> int | None:
+    if not config.getoption("--gradcheck-show-config"):
+        return None
+    shown = {
+        "inifile": str(config.inipath or ""),
+        "catalogue": _catalogue_path(config),
+        "figures": str(config.getini("gradcheck_figures") or ""),
+    }
+    print(json.dumps(shown))
+    return 0
+
+
 @pytest.hookimpl(trylast=True)  # after Hypothesis' own profile options: the database goes on top
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers",
         "proves(*ids): the catalogue IDs this test proves (gradcheck); unknown IDs are an error",
     )
-    path = config.getoption("--gradcheck-catalogue") or config.getini("gradcheck_catalogue")
-    if path and not os.path.isabs(str(path)) and not config.getoption("--gradcheck-catalogue"):
-        base = config.inipath.parent if config.inipath else config.rootpath
-        path = str(base / str(path))
+    _check_proof_path(config)
+    path = _catalogue_path(config)
     try:
         catalogue = load(path) if path else empty()
     except CatalogueError as exc:

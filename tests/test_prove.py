@@ -69,8 +69,10 @@ def test_an_unproven_id_fails_the_run(run):
         ({"failed": 0, "unproven": 0, "skipped": 2}, 0, False, 1),  # a skip is not a proof
         ({"failed": 0, "unproven": 0, "skipped": 2}, 0, True, 0),
         ({"failed": 1, "unproven": 0, "skipped": 0}, 1, True, 1),
-        ({"failed": 0, "unproven": 0, "skipped": 0}, 2, True, 2),  # collection error: pytest's
-        ({"failed": 0, "unproven": 0, "skipped": 0}, 4, False, 4),  # usage error: pytest's
+        # pytest could not run the tests as asked: prove's usage/setup status 2, never 1
+        ({"failed": 0, "unproven": 0, "skipped": 0}, 2, True, 2),  # collection error, interrupt
+        ({"failed": 0, "unproven": 0, "skipped": 0}, 3, False, 2),  # internal error
+        ({"failed": 1, "unproven": 0, "skipped": 0}, 4, False, 2),  # usage error
     ],
 )
 def test_exit_status_rules(summary, pytest_rc, allow, expected):
