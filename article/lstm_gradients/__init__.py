@@ -10,19 +10,31 @@ One installable package, beside the general library `gradcheck`:
 * `lstm_gradients.figures`: the figure drawers (``plots``, and the probed ``schematics``),
   plugged into the report through ``FIGURES``;
 * ``proofs/`` (`PROOFS`): the Hypothesis property tests that name the IDs they prove, their kit
-  (``proofs/kit.py``) and one test over every registry record (``proofs/test_registry.py``).
+  (``proofs/kit.py``), one test over every registry record (``proofs/test_registry.py``) and
+  their pytest configuration ``proofs/proof.ini``.
+
+Installed, it is found by ``gradcheck prove`` through the entry point ``lstm-gradients =
+lstm_gradients:PROOF`` (group ``gradcheck.proofs``): with lstm-gradients installed,
+``gradcheck prove`` in any directory re-runs the whole proof.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-__all__ = ["CATALOGUE", "PROOFS", "article_path"]
+__all__ = ["CATALOGUE", "PROOF", "PROOFS", "article_path"]
 
 #: the catalogue of the article's IDs.
 CATALOGUE = Path(__file__).with_name("catalogue.json")
 #: the proof tests (a directory pytest runs).
 PROOFS = Path(__file__).with_name("proofs")
+#: what ``gradcheck prove`` runs when this package is installed (see gradcheck._target).
+PROOF = {
+    "tests": PROOFS,
+    "catalogue": CATALOGUE,
+    "figures": "lstm_gradients.figures:FIGURES",
+    "config": PROOFS / "proof.ini",
+}
 
 
 def article_path() -> Path | None:
