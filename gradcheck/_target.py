@@ -134,7 +134,7 @@ def resolve(
     raise ProveUsageError(
         f"no proof tests found here: no pytest configuration names a catalogue in {Path.cwd()} "
         "or above (ini gradcheck_catalogue), no PATHS were given and no proof package is "
-        "installed (pip install lstm-gradients proves the article)"
+        "installed (the article's is lstm-gradients)"
     )
 
 

@@ -208,7 +208,7 @@ def test_prove_with_no_proof_anywhere_says_no_proof_tests_found(
     assert res.stderr == (
         "gradcheck prove: no proof tests found here: no pytest configuration names a catalogue in "
         f"{tmp_path} or above (ini gradcheck_catalogue), no PATHS were given and no proof "
-        "package is installed (pip install lstm-gradients proves the article)\n"
+        "package is installed (the article's is lstm-gradients)\n"
     )
     assert not (tmp_path / "build").exists()
 
