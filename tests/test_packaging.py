@@ -16,6 +16,8 @@ alone (asserted). Three environments:
 from __future__ import annotations
 
 import configparser
+import contextlib
+import fcntl
 import json
 import os
 import shutil
@@ -24,6 +26,7 @@ import sys
 import sysconfig
 import tomllib
 import zipfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -50,17 +53,41 @@ def _tracked_files() -> list[str]:
     return [f for f in out.splitlines() if (ROOT / f).is_file()]
 
 
+@contextlib.contextmanager
+def _once(tmp_path_factory: pytest.TempPathFactory, name: str) -> Iterator[tuple[Path, bool]]:
+    """A directory shared by the pytest-xdist workers of this run, and whether it still has to
+    be made: the first worker to ask makes it (under a lock), the others reuse it."""
+    shared = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        shared = shared.parent  # the workers' temp dirs share their parent
+    where = shared / f"packaging-{name}"
+    with open(shared / f"packaging-{name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            todo = not (where / "done").exists()
+            if todo:
+                shutil.rmtree(where, ignore_errors=True)
+                where.mkdir()
+            yield where, todo
+            (where / "done").touch()
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
 @pytest.fixture(scope="module")
 def wheels(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """Both wheels, built from a copy of the tracked files (nothing is written into the repo)."""
-    src = tmp_path_factory.mktemp("clone")
-    for name in _tracked_files():
-        (src / name).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(ROOT / name, src / name)
-    dist = tmp_path_factory.mktemp("dist")
-    for project in (src, src / "article"):
-        res = _run([sys.executable, "-m", "build", "--wheel", "--outdir", str(dist), "."], project)
-        assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
+    with _once(tmp_path_factory, "wheels") as (where, todo):
+        dist = where / "dist"
+        if todo:
+            src = where / "clone"
+            for name in _tracked_files():
+                (src / name).parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy2(ROOT / name, src / name)
+            for project in (src, src / "article"):
+                cmd = [sys.executable, "-m", "build", "--wheel", "--outdir", str(dist), "."]
+                res = _run(cmd, project)
+                assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
     found = {p.name.split("-")[0]: p for p in dist.glob("*.whl")}
     assert set(found) == {"gradcheck", "lstm_gradients"}, found
     return found
@@ -101,18 +128,20 @@ def _venv(root: Path, wheels: list[Path], shelf: Path) -> Path:
 
 @pytest.fixture(scope="module")
 def envs(wheels: dict[str, Path], tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    base = tmp_path_factory.mktemp("envs")
-    shelf = _shelf(base)
-    numpy_only = base / "numpy-only"
-    numpy_only.mkdir()
-    for entry in shelf.iterdir():
-        if entry.name.lower().startswith("numpy"):
-            (numpy_only / entry.name).symlink_to(entry.resolve())
-    return {
-        "bare": _venv(base / "bare", [wheels["gradcheck"]], numpy_only),
-        "library": _venv(base / "library", [wheels["gradcheck"]], shelf),
-        "reader": _venv(base / "reader", list(wheels.values()), shelf),
-    }
+    with _once(tmp_path_factory, "envs") as (base, todo):
+        names = {"bare": ["gradcheck"], "library": ["gradcheck"], "reader": list(wheels)}
+        if todo:
+            shelf = _shelf(base)
+            numpy_only = base / "numpy-only"
+            numpy_only.mkdir()
+            for entry in shelf.iterdir():
+                if entry.name.lower().startswith("numpy"):
+                    (numpy_only / entry.name).symlink_to(entry.resolve())
+            for env, dists in names.items():
+                _venv(
+                    base / env, [wheels[d] for d in dists], numpy_only if env == "bare" else shelf
+                )
+    return {env: base / env for env in names}
 
 
 def _names(wheel: Path) -> list[str]:
