@@ -32,6 +32,9 @@ from typing import Any
 
 import pytest
 
+# the suite runs these; gradcheck prove deselects them (they prove no ID: see conftest.py)
+pytestmark = pytest.mark.packaging
+
 ROOT = Path(__file__).resolve().parent.parent
 PROVE = ROOT / "docs" / "proof" / "proof.json"  # the committed report of the checkout's run
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -23,3 +25,18 @@ def test_readme_opens_with_two_commands_and_ci_runs_the_second():
     assert "pytest" in tests
     ci_lines = (ROOT / ".ci" / "run").read_text(encoding="utf-8").splitlines()
     assert tests in ci_lines, "the README's test command must be a line of .ci/run, verbatim"
+
+
+def test_the_proof_run_leaves_the_packaging_tests_to_the_suite(tmp_path):
+    """``gradcheck prove`` here (pytest with --gradcheck-proof) deselects tests/test_packaging.py,
+    which re-runs the whole proof from the wheels; the suite (README's second command) runs it."""
+
+    def collected(*extra: str) -> str:
+        cmd = [sys.executable, "-m", "pytest", "--co", "-q", "-p", "no:cacheprovider"]
+        cmd += ["tests/test_packaging.py", *extra]
+        res = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=120)
+        return res.stdout.strip().splitlines()[-1]
+
+    proof = str(tmp_path / "proof.json")
+    assert collected("--gradcheck-proof", proof).startswith("no tests collected (8 deselected)")
+    assert collected().startswith("8 tests collected")
