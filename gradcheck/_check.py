@@ -7,12 +7,13 @@ from typing import Any
 
 from numpy.typing import NDArray
 
+from gradcheck._engine.calls import Calls, Constants
 from gradcheck._engine.numdiff import FloatArray
-from gradcheck._engine.options import DEFAULT_ULPS, Options
-from gradcheck._engine.run import label, run_scalar
+from gradcheck._engine.options import DEFAULT_ULPS, Options, check_flag, title
+from gradcheck._engine.run import run_scalar
 from gradcheck._errors import GradientMismatch
 from gradcheck._result import CheckResult, Status
-from gradcheck._tree import Leaf, unflatten, validate_grad, validate_params
+from gradcheck._tree import parse
 
 
 def check_grad(
@@ -20,6 +21,8 @@ def check_grad(
     grad: Callable[[Any], Any],
     params: Any,
     *,
+    wrt: Any = None,
+    label: str | None = None,
     mode: str = "full",
     seed: int | None = None,
     rtol: float = 0.0,
@@ -33,12 +36,25 @@ def check_grad(
 
     Parameters
     ----------
-    f : ``f(params) -> float`` (a Python float or a 0-d array). Called with copies of the
-        parameters, in float64 when it accepts them (float32 parameters are differenced in
-        float64; if ``f`` raises on float64 copies, in the parameters' own dtype).
-    grad : ``grad(params) -> tree`` of the same structure, shapes and dtypes as ``params``.
-    params : an ndarray, or a (nested) dict / list / tuple of ndarrays of real floats. Never
-        modified: ``f`` and ``grad`` only ever see copies.
+    f : ``f(params) -> float`` (a Python float or a 0-d array). Called with the parameters in
+        float64 when it accepts them (float32 parameters are differenced in float64; if ``f``
+        raises on float64, in the parameters' own dtype), as read-only arrays; if ``f`` writes
+        into them, with fresh copies from then on, and the result notes what it modified.
+    grad : ``grad(params) -> tree`` of the same structure and shapes as ``params`` (a dict's
+        keys in any order; a list or a tuple for any sequence; a float for a 0-d parameter),
+        in any real float dtype: a gradient less precise than its parameter is judged at its
+        own precision, a more precise one (float64 for float32 parameters) at the
+        parameter's. Always called with fresh copies.
+    params : an ndarray (0-d included), or a (nested) dict / list / tuple / namedtuple /
+        dataclass of ndarrays of real floats; namedtuples and dataclasses are rebuilt as
+        their own type. Never modified.
+    wrt : which top-level members of ``params`` to check (a key or index, or a tuple of
+        them), e.g. ``wrt=("W", "b")`` for ``params = {"W": W, "b": b, "y": labels}``. The
+        others are constants: index arrays, masks, targets, settings, of any type; ``f`` and
+        ``grad`` get them unchanged (arrays read-only), they are never differenced, and
+        ``grad`` may leave them out of its result or return anything for them. Default: every
+        member.
+    label : the report's title (default: ``f``'s qualified name).
     mode : ``"full"`` checks every entry (4 evaluations of ``f`` per entry, plus 3).
         ``"fast"`` checks 2 random directions over all parameters (8 evaluations plus the
         same fixed ones, whatever the size); when one does not pass, each parameter's part
@@ -73,8 +89,10 @@ def check_grad(
     Raises
     ------
     InvalidTypeError, InvalidInputError
-        Integer/complex/empty/non-finite parameters; ``f`` not a finite real scalar; ``grad``
-        with another structure, shape or dtype, or non-finite.
+        Integer/complex/empty/non-finite parameters (an integer member that is a constant:
+        see ``wrt``); masked arrays; trees that are cyclic or deeper than 100 levels; options
+        of the wrong type or range; ``f`` not a finite real scalar (a tuple included); ``grad``
+        with another structure or shape, a non-float dtype, or non-finite (the entry named).
     NondeterministicError
         ``f`` or ``grad`` gave two values at one point (randomness, or state that changes
         between calls, such as batch-norm running statistics).
@@ -105,23 +123,34 @@ def check_grad(
     separately resolved.
     """
 
+    user = Calls("f", "grad")
+    check_flag("complex_step", complex_step)
+    tree = parse(params, "params", wrt=wrt)
+    consts = Constants(tree, user)
+
     def complex_fn(xs: list[Any]) -> Any:
-        return f(unflatten(params, xs))
+        v = user.user(f, tree.build(xs, consts))
+        consts.check("f")
+        return v
 
     o = Options(
         mode, rtol, atol, step, ulps, seed, complex_fn if complex_step else None, vectorized
     )
-    leaves = validate_params(params)
+    name = title(label, f)
 
     def raw(xs: list[FloatArray]) -> tuple[Any, Any]:
-        v = f(unflatten(params, xs))
+        v = user.user(f, tree.build(xs, consts))
+        consts.check("f")
         return v, v
 
-    def analytic(xs: list[NDArray[Any]]) -> list[NDArray[Any]]:
-        fresh = [Leaf(leaf.path, x) for leaf, x in zip(leaves, xs, strict=True)]
-        return validate_grad(params, fresh, grad(unflatten(params, xs)))
+    fresh_consts = Constants(tree, user, copy=True)
 
-    return run_scalar(raw, analytic, leaves, "f(params)", label(f), o)
+    def analytic(xs: list[NDArray[Any]]) -> list[NDArray[Any]]:
+        g = user.user(grad, tree.build(xs, fresh_consts))
+        fresh_consts.check("grad")
+        return tree.gradient(g, "grad(params)")
+
+    return run_scalar(raw, analytic, list(tree.leaves), "f(params)", name, o, user)
 
 
 def assert_grad(

@@ -12,8 +12,13 @@ from typing import Any
 
 def _demo(args: argparse.Namespace) -> int:
     from gradcheck._demo import demo
+    from gradcheck._errors import GradcheckError
 
-    result = demo(seed=args.seed, bug=args.bug)
+    try:
+        result = demo(seed=args.seed, bug=args.bug)
+    except GradcheckError as exc:
+        print(f"gradcheck demo: {exc}", file=sys.stderr)
+        return 2
     print(result)
     return 0 if result.ok else 1
 

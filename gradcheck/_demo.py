@@ -7,6 +7,7 @@ from typing import Any
 import numpy as np
 
 from gradcheck._check import check_grad
+from gradcheck._engine.options import seed_value
 from gradcheck._result import CheckResult
 
 Params = dict[str, np.ndarray[Any, np.dtype[np.float64]]]
@@ -24,7 +25,8 @@ def _data(seed: int) -> tuple[Params, np.ndarray[Any, Any], np.ndarray[Any, Any]
 
 def demo(seed: int = 0, bug: bool = False) -> CheckResult:
     """Check ``E = ½‖tanh(x W1 + b1) W2 − y‖²``; with ``bug``, dW1 forgets ``tanh'``."""
-    params, x, y = _data(seed)
+    seed = seed_value(seed)  # the data is drawn from it: a typed error before numpy's
+    params, x, y = _data(seed or 0)
 
     def loss(p: Params) -> float:
         s = np.tanh(x @ p["W1"] + p["b1"])

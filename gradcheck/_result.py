@@ -95,12 +95,14 @@ class ParamReport:
     error: FloatArray | None = None
     allowed: FloatArray | None = None
     counts: dict[str, int] = field(default_factory=dict)
+    grad_dtype: str = ""  # the analytic gradient's dtype as returned ("" when not recorded)
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "path": self.path,
             "shape": list(self.shape),
             "dtype": self.dtype,
+            "grad_dtype": self.grad_dtype or self.dtype,
             "status": self.status.value,
             "counts": dict(self.counts),
         }
@@ -126,6 +128,7 @@ class CheckResult:
     reason: str = ""
     model: str = ""
     seed: int | None = None
+    notes: tuple[str, ...] = ()  # what the user's code did that did not change the verdict
 
     @property
     def ok(self) -> bool:
@@ -168,9 +171,23 @@ class CheckResult:
             f"worst |difference|/allowed = {self.worst_ratio:.3g}; "
             f"max relative error = {self.max_rel_error:.3g}"
         )
+        lines.append(self.dtypes())
+        lines.extend(f"note: {n}" for n in self.notes)
         if self.model:
             lines.append(self.model)
         return "\n".join(lines)
+
+    def dtypes(self) -> str:
+        """One line: the parameters' dtypes and the gradient's (when they differ)."""
+        pairs = [(p.dtype, p.grad_dtype or p.dtype) for p in self.params]
+        if len(set(pairs)) == 1:
+            d, g = pairs[0]
+            return f"dtypes: parameters {d}, gradient {g}"
+        shown = [
+            f"{p.path} {d}" + (f" (gradient {g})" if g != d else "")
+            for p, (d, g) in zip(self.params, pairs, strict=True)
+        ]
+        return "dtypes: " + ", ".join(shown[:8]) + (", ..." if len(shown) > 8 else "")
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -182,6 +199,7 @@ class CheckResult:
             "max_rel_error": self.max_rel_error,
             "reason": self.reason,
             "seed": self.seed,
+            "notes": list(self.notes),
             "params": [p.to_dict() for p in self.params],
             "worst": [e.to_dict() for e in self.worst],
         }

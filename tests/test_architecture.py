@@ -16,6 +16,7 @@ ROOT = Path(gradcheck.__file__).parent
 
 #: the engine's modules, bottom up: each may import only modules listed before it.
 ENGINE = [
+    "calls",
     "options",
     "numdiff",
     "problem",

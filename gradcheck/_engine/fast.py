@@ -35,16 +35,25 @@ the failing half is bisected further, so one wrong entry among n is found with a
 coordinate and reported like full mode (path, index, analytic, numeric, allowed). A final
 check of the remaining coordinates (the leaf minus what was found) says whether more is
 wrong; localization continues until `REPORTED` entries are named.
+
+**Memory.** Fast mode holds nothing of the parameters' size beyond the analytic gradient, the
+entries' scales :math:`s` and the one perturbed point f is evaluated at (about 3x float64
+parameters, plus what f allocates itself): a direction is drawn chunk by chunk from random
+streams of its own and regenerated where it is needed instead of stored, :math:`\tilde u` and
+the analytic side are summed chunk by chunk (`CHUNK` entries), and the loop builds one point at
+a time (`gradcheck._engine.stacks`). ``vectorized=True`` stacks the 4 points of a stencil in
+one call, 4 copies of the moved parameters.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 from numpy.typing import NDArray
 
+from gradcheck._engine.analytic import Gradient
 from gradcheck._engine.judge import REPORTED, SAFETY, Block, Verdict, judge
 from gradcheck._engine.numdiff import (
     OFFSETS,
@@ -57,12 +66,18 @@ from gradcheck._engine.numdiff import (
     steps,
 )
 from gradcheck._engine.problem import Problem
-from gradcheck._engine.stacks import Stack, moved_copies
+from gradcheck._engine.stacks import Coordinates, Stack
 from gradcheck._result import Entry, ParamReport, Status
 from gradcheck._tree import Leaf
 
 #: random directions (over all parameters at once).
 DIRECTIONS = 2
+#: entries per chunk: a direction is drawn, and the analytic side summed, chunk by chunk, so
+#: that fast mode holds no full-size temporary beyond the gradient, the scales and the one
+#: perturbed point f is evaluated at (see "Memory" in the module docstring).
+CHUNK = 2**16
+
+_NO_INDEX: NDArray[np.intp] = np.zeros(0, dtype=np.intp)
 
 
 @dataclass(frozen=True)
@@ -72,25 +87,110 @@ class _Ctx:
     prob: Problem
     stack: Stack
     grads: list[FloatArray]  # analytic gradient per leaf (float64)
-    a_err: list[FloatArray]  # measured low-precision rounding of it, per leaf (flat)
+    a_err: list[FloatArray | None]  # measured low-precision rounding of it, per leaf (flat)
     eps_g: list[float]
+    s: list[FloatArray]  # scale per entry, per leaf (flat)
     g_scale: float  # max_j |a_j| s_j over every leaf (full mode's G)
     ulps: float
     factor: float  # relative step c
+    seed: int
+    small: dict[tuple[int, int], FloatArray] = field(default_factory=dict)  # whole small parts
+
+    def u(self, k: int, j: int, lo: int, hi: int) -> FloatArray:
+        """`draw`, kept for leaves of at most one `CHUNK` (the common small case)."""
+        if self.s[j].size > CHUNK:
+            return self.draw(k, j, lo, hi)
+        if (k, j) not in self.small:
+            self.small[k, j] = self.draw(k, j, 0, self.s[j].size)
+        return self.small[k, j][lo:hi]
+
+    def draw(self, k: int, j: int, lo: int, hi: int) -> FloatArray:
+        """Entries ``lo..hi-1`` (flat) of direction ``k``'s part in leaf ``j``: ``z s``.
+
+        ``z`` is drawn chunk by chunk, each `CHUNK` from a random stream of its own (spawned
+        from the seed, direction, leaf and chunk), so any slice is regenerated exactly
+        without the direction ever being stored whole.
+        """
+        out = np.empty(hi - lo)
+        for c in range(lo // CHUNK, (hi - 1) // CHUNK + 1 if hi > lo else lo // CHUNK):
+            c0 = c * CHUNK
+            c1 = min(c0 + CHUNK, self.s[j].size)
+            seq = np.random.SeedSequence(self.seed, spawn_key=(k, j, c))
+            z = np.random.default_rng(seq).standard_normal(c1 - c0)
+            a, b = max(c0, lo), min(c1, hi)
+            out[a - lo : b - lo] = z[a - c0 : b - c0]
+        out *= self.s[j][lo:hi]
+        return out
 
 
-def _floor(ctx: _Ctx, j: int, ut: FloatArray) -> float:
-    """The analytic side's rounding along ``ut``: the entries' full-mode floors, weighted."""
-    g = ctx.grads[j].ravel()
-    s = scales(ctx.prob.base[j].astype(np.float64)).ravel()
-    w = np.abs(ut.ravel())
-    per_entry = SAFETY * ctx.a_err[j] + ctx.ulps * ctx.eps_g[j] * (np.abs(g) + ctx.g_scale / s)
-    dot = g.size * float(np.finfo(np.float64).eps) * float(np.sum(np.abs(g) * w))
-    return float(np.sum(per_entry * w)) + dot
+@dataclass(frozen=True)
+class _Part:
+    """Direction ``k``'s part in leaf ``j``, on flat entries ``lo..hi-1`` except ``keep``
+    (entries already named, which stay at the base point)."""
+
+    k: int
+    j: int
+    lo: int
+    hi: int
+    keep: NDArray[np.intp] = field(default_factory=lambda: _NO_INDEX)
 
 
-Direction = dict[int, FloatArray]
-"""A direction: leaf number -> that leaf's part of ``u`` (leaves not listed do not move)."""
+Direction = list[_Part]
+"""A direction: the parts of the leaves that move (other leaves stay at the base point)."""
+
+
+def _chunks(lo: int, hi: int) -> Iterator[tuple[int, int]]:
+    for a in range(lo, hi, CHUNK):
+        yield a, min(a + CHUNK, hi)
+
+
+@dataclass(frozen=True)
+class _Along:
+    """The stencil's points along one `_Part` (the `gradcheck._engine.stacks.Points` of fast
+    mode): point ``b`` is the leaf with entries ``lo..hi-1`` moved to ``x + steps[b] u``,
+    formed in float64 and cast to the leaf's dtype, built chunk by chunk."""
+
+    ctx: _Ctx
+    part: _Part
+    steps: FloatArray
+
+    @property
+    def count(self) -> int:
+        return int(self.steps.size)
+
+    def rows(self, start: int, stop: int) -> NDArray[np.floating]:
+        p, x = self.part, self.ctx.prob.base[self.part.j]
+        flat = x.reshape(-1)
+        out = np.repeat(flat.reshape(1, -1), stop - start, axis=0)
+        for a, b in _chunks(p.lo, p.hi):
+            uc = self.ctx.u(p.k, p.j, a, b)
+            xc = flat[a:b].astype(np.float64)
+            for r in range(stop - start):
+                out[r, a:b] = (xc + self.steps[start + r] * uc).astype(x.dtype)
+        if p.keep.size:
+            out[:, p.keep] = flat[p.keep]
+        return out.reshape(stop - start, *x.shape)
+
+
+def _analytic_part(ctx: _Ctx, p: _Part, t: float) -> tuple[float, float]:
+    """``<g, ũ>`` over one part and the analytic side's rounding along it (`_along`)."""
+    x = ctx.prob.base[p.j].reshape(-1)
+    g, s, err = ctx.grads[p.j].reshape(-1), ctx.s[p.j], ctx.a_err[p.j]
+    a = weighted = dot = 0.0
+    for lo, hi in _chunks(p.lo, p.hi):
+        uc, xc = ctx.u(p.k, p.j, lo, hi), x[lo:hi].astype(np.float64)
+        disp = [(xc + o * t * uc).astype(x.dtype).astype(np.float64) - xc for o in OFFSETS]
+        ut = (8 * (disp[2] - disp[1]) - (disp[3] - disp[0])) / (6 * t)
+        inside = p.keep[(p.keep >= lo) & (p.keep < hi)] - lo
+        ut[inside] = 0.0
+        gc, w = g[lo:hi], np.abs(ut)
+        per_entry = ctx.ulps * ctx.eps_g[p.j] * (np.abs(gc) + ctx.g_scale / s[lo:hi])
+        if err is not None:
+            per_entry += SAFETY * err[lo:hi]
+        a += float(np.dot(gc, ut))
+        weighted += float(np.dot(per_entry, w))
+        dot += float(np.dot(np.abs(gc), w))
+    return a, weighted + g.size * float(np.finfo(np.float64).eps) * dot
 
 
 def _directional(ctx: _Ctx, u: Direction, t: float, name: str) -> Verdict:
@@ -115,17 +215,17 @@ def _fails_along(ctx: _Ctx, u: Direction, t: float) -> bool:
 
 
 def _along(ctx: _Ctx, u: Direction, t: float) -> tuple[FloatArray, FloatArray, float, float, float]:
-    """f's stencil along ``u``: values, magnitudes, step, analytic ``<g, ũ>`` and its floor."""
-    moved, a, floor = {}, 0.0, 0.0
-    for j, uj in u.items():
-        x = ctx.prob.base[j]
-        mj = (x[None].astype(np.float64) + np.multiply.outer(OFFSETS * t, uj)).astype(x.dtype)
-        disp = mj.astype(np.float64) - x.astype(np.float64)  # the displacements really made
-        ut = (8 * (disp[2] - disp[1]) - (disp[3] - disp[0])) / (6 * t)
-        a += float(np.sum(ctx.grads[j] * ut))
-        floor += _floor(ctx, j, ut)
-        moved[j] = mj
-    values, mags = ctx.stack(moved)
+    """f's stencil along ``u``: values, magnitudes, step, analytic ``<g, ũ>`` and its floor.
+
+    The stencil points are the floats ``x + o t u`` actually formed; ``ũ`` is the stencil's
+    combination of the displacements really made, recomputed chunk by chunk after f's calls.
+    """
+    steps_ = OFFSETS * t
+    values, mags = ctx.stack({p.j: _Along(ctx, p, steps_) for p in u})
+    a = floor = 0.0
+    for p in u:
+        ap, fp = _analytic_part(ctx, p, t)
+        a, floor = a + ap, floor + fp
     return values, mags, t, a, floor
 
 
@@ -167,11 +267,13 @@ def _judge_one(
 def _entry_check(ctx: _Ctx, j: int, i: int, leaf: Leaf) -> Entry:
     """Coordinate ``i`` of leaf ``j`` checked exactly as full mode checks it."""
     x = ctx.prob.base[j]
-    s = float(scales(x.astype(np.float64)).ravel()[i])
+    s = float(ctx.s[j][i])
     h = float(steps(np.array([s]), ctx.factor)[0])
-    values, mags = ctx.stack({j: moved_copies(x, np.array([i]), (OFFSETS * h)[None])})
+    values, mags = ctx.stack({j: Coordinates(x, np.array([i]), (OFFSETS * h)[None])})
     g = float(ctx.grads[j].ravel()[i])
-    floor = SAFETY * ctx.a_err[j][i] + ctx.ulps * ctx.eps_g[j] * (abs(g) + ctx.g_scale / s)
+    err = ctx.a_err[j]
+    floor = SAFETY * (0.0 if err is None else float(err[i]))
+    floor += ctx.ulps * ctx.eps_g[j] * (abs(g) + ctx.g_scale / s)
     v = _judge_one(ctx, values, mags, h, g, floor, leaf.path, (1,), str(leaf.array.dtype))
     index = tuple(int(k) for k in np.unravel_index(i, leaf.array.shape))
     return replace(v.worst[0], index=index)
@@ -186,52 +288,70 @@ class _Search:
     """Group testing inside one leaf along one failing direction."""
 
     ctx: _Ctx
+    k: int
     j: int
     leaf: Leaf
-    u: FloatArray
     t: float
     limit: int  # entries to name before stopping
     found: list[Entry]
-    unresolved: list[NDArray[np.intp]]
+    unresolved: list[int]
     more: bool = False  # a failing remainder was left unsearched
 
-    def test(self, idx: NDArray[np.intp]) -> bool:
-        masked = np.zeros_like(self.u).ravel()
-        masked[idx] = self.u.ravel()[idx]
-        return _fails_along(self.ctx, {self.j: masked.reshape(self.u.shape)}, self.t)
+    def _keep(self) -> NDArray[np.intp]:
+        return np.array([self._flat(e) for e in self.found], dtype=np.intp)
 
-    def bisect(self, idx: NDArray[np.intp]) -> None:
-        """``idx`` is known (or inferred) to hold an error: name one entry of it."""
-        while len(idx) > 1:
-            left, right = idx[: len(idx) // 2], idx[len(idx) // 2 :]
-            idx = left if self.test(left) else right
-        e = _entry_check(self.ctx, self.j, int(idx[0]), self.leaf)
+    def test(self, lo: int, hi: int) -> bool:
+        part = _Part(self.k, self.j, lo, hi, self._keep())
+        return _fails_along(self.ctx, [part], self.t)
+
+    def bisect(self, lo: int, hi: int) -> None:
+        """Entries ``lo..hi-1`` (minus those found) are known (or inferred) to hold an error:
+        name one entry of them."""
+        keep = set(self._keep().tolist())
+        while hi - lo > 1:
+            mid = (lo + hi) // 2
+            if self.test(lo, mid):
+                hi = mid
+            else:
+                lo = mid
+        if lo in keep:
+            self.unresolved.append(lo)
+            return
+        e = _entry_check(self.ctx, self.j, lo, self.leaf)
         if e.status is Status.FAIL:
             self.found.append(e)
         else:
-            self.unresolved.append(idx)
+            self.unresolved.append(lo)
 
     def run(self) -> None:
-        rest = np.arange(self.leaf.array.size)
-        self.bisect(rest)
+        n = self.leaf.array.size
+        self.bisect(0, n)
         while not self.unresolved:
-            rest = np.setdiff1d(rest, [self._flat(e) for e in self.found])
-            if not rest.size or not self.test(rest):
+            if len(self.found) >= n or not self.test(0, n):
                 return
             if len(self.found) >= self.limit:
                 self.more = True
                 return
-            self.bisect(rest)
+            self.bisect(0, n)
 
     def _flat(self, e: Entry) -> int:
         return int(np.ravel_multi_index(e.index, self.leaf.array.shape))
 
 
+def _g_scale(grads: list[FloatArray], s: list[FloatArray]) -> float:
+    """``max_j |a_j| s_j`` over every leaf, chunk by chunk."""
+    out = 0.0
+    for g, sj in zip(grads, s, strict=True):
+        flat = g.reshape(-1)
+        for lo, hi in _chunks(0, flat.size):
+            out = max(out, float(np.max(np.abs(flat[lo:hi]) * sj[lo:hi])))
+    return out
+
+
 def fast_verdict(
     prob: Problem,
     leaves: Sequence[Leaf],
-    grads: list[FloatArray],
-    a_err: FloatArray,
+    grad: Gradient,
     stack: Stack,
     *,
     ulps: float,
@@ -239,27 +359,26 @@ def fast_verdict(
     seed: int,
 ) -> Verdict:
     """Directional checks of every leaf; localization in the leaves that fail."""
+    grads = grad.values
     sizes = np.cumsum([0] + [g.size for g in grads])
+    s = [scales(np.asarray(x, dtype=np.float64)).reshape(-1) for x in prob.base]
     ctx = _Ctx(
         prob=prob,
         stack=stack,
         grads=grads,
-        a_err=[a_err[sizes[k] : sizes[k + 1]] for k in range(len(grads))],
-        eps_g=[float(np.finfo(leaf.array.dtype).eps) for leaf in leaves],
-        g_scale=max(
-            float(np.max(np.abs(g) * scales(x.astype(np.float64))))
-            for g, x in zip(grads, prob.base, strict=True)
-        ),
+        a_err=[
+            None if grad.err is None else grad.err[sizes[k] : sizes[k + 1]]
+            for k in range(len(grads))
+        ],
+        eps_g=list(grad.eps),
+        s=s,
+        g_scale=_g_scale(grads, s),
         ulps=ulps,
         factor=relative_step(step, ulps, prob.eps_f),
+        seed=seed,
     )
     t = float(np.exp2(np.round(np.log2(ctx.factor))))
-    rng = np.random.default_rng(seed)
-    base64 = [x.astype(np.float64) for x in prob.base]
-    dirs = [
-        {j: rng.standard_normal(x.shape) * scales(x) for j, x in enumerate(base64)}
-        for _ in range(DIRECTIONS)
-    ]
+    dirs = [[_Part(k, j, 0, x.size) for j, x in enumerate(prob.base)] for k in range(DIRECTIONS)]
     rows = _vacuity(
         [_directional(ctx, u, t, f"direction u{k} (all parameters)") for k, u in enumerate(dirs)]
     )
@@ -279,7 +398,7 @@ def _per_leaf(
     else:
         name = f"·u{k}"
         leaf_rows = [
-            _directional(ctx, {j: dirs[k][j]}, t, leaf.path + name) for j, leaf in enumerate(leaves)
+            _directional(ctx, [dirs[k][j]], t, leaf.path + name) for j, leaf in enumerate(leaves)
         ]
         leaf_rows = [_devacuate(v) for v in leaf_rows]
     n_fail = sum(v.status is Status.FAIL for v in leaf_rows)
@@ -290,7 +409,7 @@ def _per_leaf(
     for j, (leaf, v) in enumerate(zip(leaves, leaf_rows, strict=True)):
         named: list[Entry] = []
         if v.status is Status.FAIL:
-            search = _Search(ctx, j, leaf, dirs[k][j], t, limit, [], [])
+            search = _Search(ctx, k, j, leaf, t, limit, [], [])
             search.run()
             named = search.found
             notes.extend(_search_notes(leaf, search))

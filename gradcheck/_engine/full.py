@@ -68,8 +68,12 @@ def full_verdict(
     a_err: FloatArray | None,
     evaluate: Evaluate,
     o: Options,
+    eps: FloatArray | None = None,
 ) -> tuple[Verdict, int]:
-    """Judge ``a`` (coordinates x outputs) entry by entry; (verdict, extra evaluations)."""
+    """Judge ``a`` (coordinates x outputs) entry by entry; (verdict, extra evaluations).
+
+    ``eps``: the analytic side's precision per coordinate (default: the parameters' dtype).
+    """
     der = differentiate(prob, leaves, o.ulps, o.step, evaluate)
     d, extra, note = der.d, 0, ""
     if o.complex_fn is not None:
@@ -82,7 +86,7 @@ def full_verdict(
         d,
         der.h,
         der.s,
-        eps_g(leaves),
+        eps_g(leaves) if eps is None else eps,
         der.blocks,
         out_shape,
         ulps=o.ulps,

@@ -41,6 +41,7 @@ class Options:
 
     def __post_init__(self) -> None:
         validate(self.mode, self.rtol, self.atol, self.step, self.ulps)
+        check_flag("vectorized", self.vectorized)
         object.__setattr__(self, "seed", seed_value(self.seed))
         if self.complex_fn is not None and self.mode != "full":
             raise InvalidInputError(
@@ -50,8 +51,29 @@ class Options:
             )
 
 
+def check_flag(name: str, value: object) -> None:
+    """A typed error unless ``value`` is a bool (numpy's included)."""
+    if not isinstance(value, bool | np.bool_):
+        raise InvalidTypeError(
+            f"`{name}` must be True or False, not {type(value).__name__} {value!r}."
+        )
+
+
+def title(label: object, fn: object) -> str:
+    """The report's title: ``label`` (a str), or ``fn``'s qualified name."""
+    if label is not None:
+        if not isinstance(label, str):
+            raise InvalidTypeError(
+                f"`label` names the report: pass a str, not {type(label).__name__} {label!r}."
+            )
+        return label
+    return str(getattr(fn, "__qualname__", None) or getattr(fn, "__name__", None) or repr(fn))
+
+
 def validate(mode: str, rtol: float, atol: float, step: float | None, ulps: float) -> None:
     """Typed errors naming the option for every out-of-range or ill-typed value."""
+    if not isinstance(mode, str):
+        raise InvalidTypeError(f"`mode` must be one of {MODES}, not {type(mode).__name__}.")
     if mode not in MODES:
         raise InvalidInputError(f"`mode` must be one of {MODES}, not {mode!r}.")
     for name, v in (("rtol", rtol), ("atol", atol)):

@@ -7,26 +7,22 @@ and calls `run_scalar` or `run_jacobian`; everything else happens here and below
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import replace
+from typing import Any
 
 import numpy as np
+from numpy.typing import NDArray
 
 from gradcheck import _evidence
 from gradcheck._engine.analytic import Analytic, gradient
+from gradcheck._engine.calls import Calls, checking
 from gradcheck._engine.fast import fast_verdict
 from gradcheck._engine.full import full_verdict
 from gradcheck._engine.judge import SAFETY, Verdict
-from gradcheck._engine.numdiff import FloatArray
 from gradcheck._engine.options import Options, draw_seed
 from gradcheck._engine.problem import NOISE_PROBES, Problem, Raw, prepare, stable
-from gradcheck._engine.stacks import (
-    Stack,
-    loop_evaluator,
-    loop_stack,
-    stack_evaluator,
-    vector_stack,
-)
+from gradcheck._engine.stacks import Stack, loop_stack, stack_evaluator, vector_stack
 from gradcheck._progress import Progress
 from gradcheck._result import CheckResult
 from gradcheck._tree import Leaf
@@ -39,74 +35,104 @@ MODEL = (
 
 
 def run_scalar(
-    raw: Raw, analytic: Analytic, leaves: list[Leaf], what: str, label: str, o: Options
+    raw: Raw,
+    analytic: Analytic,
+    leaves: list[Leaf],
+    what: str,
+    label: str,
+    o: Options,
+    user: Calls | None = None,
 ) -> CheckResult:
-    """Difference a scalar function of the leaves and judge ``analytic`` against it."""
-    probes = NOISE_PROBES // 2 if o.mode == "fast" else NOISE_PROBES
-    prob = prepare(raw, [leaf.array for leaf in leaves], what, scalar=True, noise_probes=probes)
-    grads, a_err = gradient(analytic, leaves)
-    total = None if o.mode == "fast" else 4 * sum(leaf.array.size for leaf in leaves)
-    extra = 0
-    with Progress(total, f"gradcheck {label}") as progress:
-        stack = _stack(prob, raw, o.vectorized, progress)
-        if o.mode == "fast":
-            seed = draw_seed(o.seed)
-            o = replace(o, seed=seed)
-            verdict = fast_verdict(
-                prob, leaves, grads, a_err, stack, ulps=o.ulps, step=o.step, seed=seed
-            )
-        else:
-            a = np.concatenate([g.ravel() for g in grads])[:, None]
-            evaluate = stack_evaluator(stack, prob.base)
-            verdict, extra = full_verdict(prob, leaves, a, a_err[:, None], evaluate, o)
-    stable(prob, what)
-    return finish(verdict, label, o, prob.calls[0] + extra)
+    """Difference a scalar function of the leaves and judge ``analytic`` against it.
+
+    ``user`` is how the user's code is called and what it did (`gradcheck._engine.calls`);
+    the checker's own arithmetic runs under its own numpy error state.
+    """
+    user = user if user is not None else Calls()
+    with checking():
+        probes = NOISE_PROBES // 2 if o.mode == "fast" else NOISE_PROBES
+        arrays = [leaf.array for leaf in leaves]
+        paths = [leaf.path for leaf in leaves]
+        prob = prepare(raw, arrays, what, scalar=True, noise_probes=probes, paths=paths, user=user)
+        grad = gradient(analytic, leaves, user)
+        total = None if o.mode == "fast" else 4 * sum(leaf.array.size for leaf in leaves)
+        extra = 0
+        with Progress(total, f"gradcheck {label}") as progress:
+            stack = _stack(prob, o.vectorized, progress)
+            if o.mode == "fast":
+                seed = draw_seed(o.seed)
+                o = replace(o, seed=seed)
+                verdict = fast_verdict(
+                    prob, leaves, grad, stack, ulps=o.ulps, step=o.step, seed=seed
+                )
+            else:
+                a = np.concatenate([g.ravel() for g in grad.values])[:, None]
+                a_err = None if grad.err is None else grad.err[:, None]
+                evaluate = stack_evaluator(stack, prob.base)
+                verdict, extra = full_verdict(
+                    prob, leaves, a, a_err, evaluate, o, eps=grad.eps_entries()
+                )
+        stable(prob, what)
+        return finish(verdict, label, o, prob.calls[0] + extra, grad.dtypes, user.report())
 
 
 def run_jacobian(
     raw: Raw,
-    jacobian: Callable[[tuple[int, ...]], FloatArray],
+    jacobian: Callable[[tuple[int, ...]], NDArray[Any]],
     leaf: Leaf,
     label: str,
     o: Options,
+    user: Calls | None = None,
 ) -> CheckResult:
-    """Judge ``jacobian(out_shape)`` (shape ``out_shape + x.shape``) entry by entry."""
-    prob = prepare(raw, [leaf.array], "f(x)", scalar=False)
-    out_shape = prob.f0.shape
-    J = jacobian(out_shape)
-    a = J.reshape(prob.f0.size, leaf.array.size).T
-    evaluate = loop_evaluator(prob.point, prob.base)
-    verdict, _ = full_verdict(prob, [Leaf("J", leaf.array)], a, None, evaluate, o)
-    stable(prob, "f(x)")
-    return finish(verdict, label, o, prob.calls[0])
+    """Judge ``jacobian(out_shape)`` (shape ``out_shape + x.shape``, any float dtype: judged at
+    the lower of its precision and x's) entry by entry."""
+    user = user if user is not None else Calls()
+    with checking():
+        prob = prepare(raw, [leaf.array], "f(x)", scalar=False, paths=[leaf.path], user=user)
+        out_shape = prob.f0.shape
+        J = jacobian(out_shape)
+        eps = max(float(np.finfo(J.dtype).eps), float(np.finfo(leaf.array.dtype).eps))
+        a = np.asarray(J, dtype=np.float64).reshape(prob.f0.size, leaf.array.size).T
+        evaluate = stack_evaluator(loop_stack(prob.point, prob.base), prob.base)
+        verdict, _ = full_verdict(
+            prob, [Leaf("J", leaf.array)], a, None, evaluate, o, eps=np.full(leaf.array.size, eps)
+        )
+        stable(prob, "f(x)")
+        return finish(verdict, label, o, prob.calls[0], [str(J.dtype)], user.report())
 
 
-def _stack(prob: Problem, raw: Raw, vectorized: bool, progress: Progress) -> Stack:
+def _stack(prob: Problem, vectorized: bool, progress: Progress) -> Stack:
     """How perturbed points are evaluated: one vectorized call per chunk, or a loop."""
     if vectorized:
-        return vector_stack(raw, prob.base, prob.f0.shape, prob.calls, progress.advance)
+        return vector_stack(prob.call, prob.base, prob.f0.shape, prob.calls, progress.advance)
     return loop_stack(prob.point, prob.base, progress.advance)
 
 
-def finish(verdict: Verdict, label: str, o: Options, evaluations: int) -> CheckResult:
+def finish(
+    verdict: Verdict,
+    label: str,
+    o: Options,
+    evaluations: int,
+    grad_dtypes: Sequence[str] = (),
+    notes: Sequence[str] = (),
+) -> CheckResult:
     """The result the user sees, recorded for the proof tooling (`gradcheck._evidence`)."""
+    params = verdict.params
+    if grad_dtypes:
+        params = tuple(replace(p, grad_dtype=d) for p, d in zip(params, grad_dtypes, strict=True))
     result = CheckResult(
         status=verdict.status,
         label=label,
         mode=o.mode,
         evaluations=evaluations,
-        params=verdict.params,
+        params=params,
         worst=verdict.worst,
         worst_ratio=verdict.worst_ratio,
         max_rel_error=verdict.max_rel_error,
         reason=verdict.reason,
         model=MODEL.format(safety=SAFETY, ulps=o.ulps),
         seed=o.seed,
+        notes=tuple(notes),
     )
     _evidence.record(result)
     return result
-
-
-def label(fn: object) -> str:
-    """How a checked function is named in the report."""
-    return str(getattr(fn, "__qualname__", None) or getattr(fn, "__name__", None) or repr(fn))

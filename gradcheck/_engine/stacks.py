@@ -1,25 +1,32 @@
-r"""Evaluating f at a stack of perturbed parameter sets: a Python loop, or one vectorized call.
+r"""Evaluating f at many perturbed parameter sets: a Python loop, or one vectorized call.
 
-A `Stack` evaluates f at ``B`` copies of one leaf (the other leaves at the base point).
-`loop_stack` calls f once per copy (and `loop_evaluator`, the plain loop over single
-coordinates, once per perturbed point). `vector_stack` is for an f that broadcasts over a leading
-stack axis of *every* leaf (``vectorized=True``; numpy matmul / elementwise code usually
-does): the moved leaf is passed as a ``(B,) + shape`` array, every other leaf as a read-only
-``np.broadcast_to`` view of shape ``(B,) + shape`` (no copy), and f must return values of
-shape ``(B,) + out_shape``. Memory is bounded: the first chunk (`PROBE` items) runs under
-`tracemalloc`, which numpy reports its allocations to, and the peak per item fixes the chunk
-size so that one call allocates at most `MEMORY_BUDGET` bytes.
+The perturbed copies of a leaf are `Points`: built on demand, one at a time, never all at
+once. `Coordinates` are full mode's (one entry moved per point), fast mode has its own
+(`gradcheck._engine.fast`: a whole leaf moved along a direction).
 
-The perturbed values are formed exactly as in the loop (``x[i] + d`` in float64), so the
-stencil points are bitwise the same; f's values agree with the loop's to rounding (a batched
-matmul may sum in another order), which the error model's rounding term already covers.
+A `Stack` evaluates f at the ``B`` points of some leaves (the other leaves at the base
+point). `loop_stack` builds the points in blocks of `LOOP_BLOCK` bytes, or one at a time when
+a point is larger, so that it holds at most one perturbed copy of a large leaf.
+`vector_stack` is for an f that broadcasts over a leading stack axis of *every* leaf
+(``vectorized=True``; numpy matmul / elementwise code usually does): the moved leaf is passed
+as a ``(B,) + shape`` array, every other leaf as a read-only ``np.broadcast_to`` view of shape
+``(B,) + shape`` (no copy), and f must return values of shape ``(B,) + out_shape``. Memory is
+bounded: the first chunk (`PROBE` items) runs under `tracemalloc`, which numpy reports its
+allocations to, and the peak per item (the stacked copies and f's own intermediates) fixes the
+chunk size so that one call allocates at most `MEMORY_BUDGET` bytes.
+
+A point is formed exactly as in the loop (``x[i] + d`` in float64, cast to the leaf's dtype),
+so the stencil points are bitwise the same either way; f's values agree with the loop's to
+rounding (a batched matmul may sum in another order), which the error model's rounding term
+already covers.
 """
 
 from __future__ import annotations
 
 import tracemalloc
 from collections.abc import Callable
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Protocol
 
 import numpy as np
 from numpy.typing import NDArray
@@ -29,19 +36,30 @@ from gradcheck._errors import InvalidTypeError
 
 #: bytes one vectorized call of f may allocate (the stacked leaf and f's intermediates).
 MEMORY_BUDGET = 2**28
-#: bytes of perturbed copies of a leaf built at once (4 MiB: cache-friendly, and measured no
-#: slower than larger chunks on the benchmark LSTM; f's own chunks are bounded separately).
-COPIES_BUDGET = 2**22
 #: items in the first, measured chunk.
 PROBE = 8
+#: bytes of perturbed points the loop builds at once (1 MiB: cache-friendly; one point when
+#: a point is larger, so the loop never holds more than one perturbed copy of a large leaf).
+LOOP_BLOCK = 2**20
 
-Moved = dict[int, FloatArray]
-"""Moved leaves, by leaf number: ``moved[j]`` has shape ``(B,) + leaf_shape``, one copy of
-leaf ``j`` per stacked point; leaves not listed stay at the base point."""
+
+class Points(Protocol):
+    """``count`` perturbed copies of one leaf, built on demand (each a new array)."""
+
+    @property
+    def count(self) -> int: ...
+
+    def rows(self, start: int, stop: int) -> NDArray[Any]:
+        """Copies ``start..stop-1`` stacked: shape ``(stop - start,) + leaf shape``."""
+        ...
+
+
+Moved = dict[int, Points]
+"""Moved leaves, by leaf number; leaves not listed stay at the base point."""
 
 Stack = Callable[[Moved], tuple[FloatArray, FloatArray]]
-"""``stack(moved) -> (values, magnitudes)``: f at each of the ``B`` stacked points; both
-results shaped ``(B,) + out_shape``."""
+"""``stack(moved) -> (values, magnitudes)``: f at each of the ``B`` points; both results
+shaped ``(B,) + out_shape``."""
 
 RawStack = Callable[[list[Any]], tuple[Any, Any]]
 """The user's function applied to stacked leaves: ``raw(xs) -> (values, magnitudes)``."""
@@ -55,30 +73,52 @@ def _ignore(k: int) -> None:
     pass
 
 
-def _frozen(moved: Moved) -> Moved:
-    out = {}
-    for j, m in moved.items():
-        out[j] = m.view()
-        out[j].flags.writeable = False
-    return out
+@dataclass(frozen=True)
+class Coordinates:
+    """Points of leaf ``x`` with one entry moved: point ``r * p + c`` has flat entry
+    ``idx[r]`` moved by ``offsets[r, c]`` (``offsets`` shaped ``(len(idx), p)``)."""
+
+    x: FloatArray
+    idx: NDArray[np.intp]
+    offsets: FloatArray
+
+    @property
+    def count(self) -> int:
+        return int(self.offsets.size)
+
+    def rows(self, start: int, stop: int) -> NDArray[Any]:
+        r, c = np.divmod(np.arange(start, stop), self.offsets.shape[1])
+        flat = self.x.reshape(-1)
+        out = np.repeat(flat.reshape(1, -1), stop - start, axis=0)
+        cols = self.idx[r]
+        out[np.arange(stop - start), cols] = (flat[cols] + self.offsets[r, c]).astype(self.x.dtype)
+        return out.reshape(stop - start, *self.x.shape)
 
 
 def _count(moved: Moved) -> int:
-    return int(next(iter(moved.values())).shape[0])
+    return next(iter(moved.values())).count
 
 
 def loop_stack(point: Point, base: list[FloatArray], advance: Advance = _ignore) -> Stack:
-    """A `Stack` that calls ``point`` once per stacked point."""
-
-    def one(moved: Moved, b: int) -> tuple[FloatArray, FloatArray]:
-        out = point([moved[j][b] if j in moved else x for j, x in enumerate(base)])
-        advance(1)
-        return out
+    """A `Stack` that calls ``point`` once per stacked point. Points are built in blocks of
+    at most `LOOP_BLOCK` bytes (one point when a point is larger)."""
 
     def stack(moved: Moved) -> tuple[FloatArray, FloatArray]:
-        moved = _frozen(moved)
-        pairs = [one(moved, b) for b in range(_count(moved))]
-        return np.stack([p[0] for p in pairs]), np.stack([p[1] for p in pairs])
+        n = _count(moved)
+        size = sum(base[j].nbytes for j in moved)
+        block = max(1, min(n, LOOP_BLOCK // max(1, size)))
+        out: list[FloatArray] = []  # values and magnitudes, (n,) + out_shape each
+        for start in range(0, n, block):
+            stop = min(start + block, n)
+            rows = {j: pts.rows(start, stop) for j, pts in moved.items()}
+            for b in range(stop - start):
+                vm = point([rows[j][b] if j in rows else x for j, x in enumerate(base)])
+                if not out:
+                    out = [np.empty((n, *np.shape(vm[0]))), np.empty((n, *np.shape(vm[1])))]
+                out[0][start + b], out[1][start + b] = vm
+                advance(1)
+            del rows
+        return out[0], out[1]
 
     return stack
 
@@ -93,25 +133,27 @@ def vector_stack(
     """A `Stack` that evaluates whole chunks of points in one call of ``raw``."""
     per_item: dict[tuple[int, ...], float] = {}
 
-    def call(moved: Moved) -> tuple[FloatArray, FloatArray]:
-        b = _count(moved)
-        xs = [moved.get(j, np.broadcast_to(x, (b, *x.shape))) for j, x in enumerate(base)]
+    def call(moved: Moved, start: int, stop: int) -> tuple[FloatArray, FloatArray]:
+        b = stop - start
+        xs = [
+            moved[j].rows(start, stop) if j in moved else np.broadcast_to(x, (b, *x.shape))
+            for j, x in enumerate(base)
+        ]
         v, m = raw(xs)
         calls[0] += b
         advance(b)
         return _stacked(v, b, out_shape), np.abs(_stacked(m, b, out_shape))
 
     def stack(moved: Moved) -> tuple[FloatArray, FloatArray]:
-        moved = _frozen(moved)
         key, n = tuple(sorted(moved)), _count(moved)
         parts, start = [], 0
         while start < n:
             if key not in per_item:
                 stop = min(start + PROBE, n)
-                parts.append(_measured(call, _rows(moved, start, stop), per_item, key))
+                parts.append(_measured(call, moved, start, stop, per_item, key))
             else:
                 stop = start + max(1, int(MEMORY_BUDGET // per_item[key]))
-                parts.append(call(_rows(moved, start, stop)))
+                parts.append(call(moved, start, min(stop, n)))
             start = stop
         return (
             np.concatenate([p[0] for p in parts]),
@@ -121,13 +163,11 @@ def vector_stack(
     return stack
 
 
-def _rows(moved: Moved, start: int, stop: int) -> Moved:
-    return {j: m[start:stop] for j, m in moved.items()}
-
-
 def _measured(
-    call: Callable[[Moved], tuple[FloatArray, FloatArray]],
+    call: Callable[[Moved, int, int], tuple[FloatArray, FloatArray]],
     moved: Moved,
+    start: int,
+    stop: int,
     per_item: dict[tuple[int, ...], float],
     key: tuple[int, ...],
 ) -> tuple[FloatArray, FloatArray]:
@@ -136,14 +176,14 @@ def _measured(
     if not already:
         tracemalloc.start()
     tracemalloc.reset_peak()
-    start, _ = tracemalloc.get_traced_memory()
+    before, _ = tracemalloc.get_traced_memory()
     try:
-        out = call(moved)
+        out = call(moved, start, stop)
         _, peak = tracemalloc.get_traced_memory()
     finally:
         if not already:
             tracemalloc.stop()
-    per_item[key] = max(1024.0, (peak - start) / _count(moved))
+    per_item[key] = max(1024.0, (peak - before) / (stop - start))
     return out
 
 
@@ -160,53 +200,13 @@ def _stacked(v: Any, b: int, out_shape: tuple[int, ...]) -> FloatArray:
 
 
 def stack_evaluator(stack: Stack, base: list[FloatArray]) -> Evaluate:
-    """An `Evaluate` (one coordinate moved per point) on top of a `Stack`, in chunks."""
+    """An `Evaluate` (one coordinate moved per point) on top of a `Stack`."""
 
     def evaluate(
         j: int, idx: NDArray[np.intp], offsets: FloatArray
     ) -> tuple[FloatArray, FloatArray]:
-        x = base[j]
         p = offsets.shape[1]
-        rows = max(1, COPIES_BUDGET // (8 * p * x.size))
-        values, mags = [], []
-        for start in range(0, len(idx), rows):
-            sl = slice(start, start + rows)
-            moved = moved_copies(x, idx[sl], offsets[sl])
-            v, m = stack({j: moved})
-            values.append(v.reshape(len(idx[sl]), p, *v.shape[1:]))
-            mags.append(m.reshape(len(idx[sl]), p, *m.shape[1:]))
-        return np.concatenate(values), np.concatenate(mags)
-
-    return evaluate
-
-
-def moved_copies(x: FloatArray, idx: NDArray[np.intp], offsets: FloatArray) -> FloatArray:
-    """``(k * p,) + x.shape`` copies of ``x``, copy ``(r, c)`` with entry ``idx[r]`` moved by
-    ``offsets[r, c]`` (the same float operation ``x[i] + d`` as the loop)."""
-    k, p = offsets.shape
-    moved = np.repeat(x.reshape(1, -1), k * p, axis=0)
-    rows = np.arange(k * p)
-    cols = np.repeat(idx, p)
-    moved[rows, cols] = (x.reshape(-1)[cols] + offsets.reshape(-1)).astype(x.dtype)
-    return moved.reshape(k * p, *x.shape)
-
-
-def loop_evaluator(point: Point, base: list[FloatArray]) -> Evaluate:
-    """An `Evaluate` that calls ``point`` once per perturbed point."""
-
-    def evaluate(
-        leaf: int, idx: NDArray[np.intp], offsets: FloatArray
-    ) -> tuple[FloatArray, FloatArray]:
-        values, mags = [], []
-        for k, i in enumerate(idx):
-            for d in offsets[k]:
-                moved = base[leaf].copy()
-                moved.flat[i] += d
-                moved.flags.writeable = False
-                v, m = point([*base[:leaf], moved, *base[leaf + 1 :]])
-                values.append(v)
-                mags.append(m)
-        shape = (len(idx), offsets.shape[1], *np.shape(values[0]))
-        return np.reshape(values, shape), np.reshape(mags, shape)
+        v, m = stack({j: Coordinates(base[j], idx, offsets)})
+        return v.reshape(len(idx), p, *v.shape[1:]), m.reshape(len(idx), p, *m.shape[1:])
 
     return evaluate
