@@ -208,7 +208,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command is None:
-        args = parser.parse_args(["demo", *(argv or sys.argv[1:])])
+        args = parser.parse_args(["demo", *(sys.argv[1:] if argv is None else argv)])
     return int(args.run(args))
 
 

@@ -39,4 +39,4 @@ def demo(seed: int = 0, bug: bool = False) -> CheckResult:
         da = ds if bug else ds * (1 - s**2)
         return {"W1": x.T @ da, "b1": da.sum(axis=0), "W2": s.T @ do}
 
-    return check_grad(loss, grad, params, seed=seed)
+    return check_grad(loss, grad, params, seed=seed, label="demo: two-layer tanh network")

@@ -29,3 +29,14 @@ class GradientMismatch(GradcheckError, AssertionError):
     def __init__(self, result: object) -> None:
         super().__init__(str(result))
         self.result = result
+
+
+# Exported as gradcheck.<Name>: tracebacks and pytest show that name, not gradcheck._errors.
+for _cls in (
+    GradcheckError,
+    InvalidInputError,
+    InvalidTypeError,
+    NondeterministicError,
+    GradientMismatch,
+):
+    _cls.__module__ = "gradcheck"

@@ -9,6 +9,7 @@ error: a Generator's state cannot be recorded in the result and replayed, an int
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -60,14 +61,20 @@ def check_flag(name: str, value: object) -> None:
 
 
 def title(label: object, fn: object) -> str:
-    """The report's title: ``label`` (a str), or ``fn``'s qualified name."""
+    """The report's title: ``label`` (a str), else ``fn``'s qualified name (its plain name for
+    a function defined inside another; ``<lambda> at file.py:LINE`` for a lambda)."""
     if label is not None:
         if not isinstance(label, str):
             raise InvalidTypeError(
                 f"`label` names the report: pass a str, not {type(label).__name__} {label!r}."
             )
         return label
-    return str(getattr(fn, "__qualname__", None) or getattr(fn, "__name__", None) or repr(fn))
+    name = str(getattr(fn, "__name__", None) or repr(fn))
+    qualname = str(getattr(fn, "__qualname__", None) or name)
+    code = getattr(fn, "__code__", None)
+    if name == "<lambda>" and code is not None:
+        return f"<lambda> at {os.path.basename(code.co_filename)}:{code.co_firstlineno}"
+    return name if "<locals>" in qualname else qualname
 
 
 def validate(mode: str, rtol: float, atol: float, step: float | None, ulps: float) -> None:
