@@ -25,8 +25,7 @@ def _data(seed: int) -> tuple[Params, np.ndarray[Any, Any], np.ndarray[Any, Any]
 
 def demo(seed: int = 0, bug: bool = False) -> CheckResult:
     """Check ``E = ½‖tanh(x W1 + b1) W2 − y‖²``; with ``bug``, dW1 forgets ``tanh'``."""
-    seed = seed_value(seed)  # the data is drawn from it: a typed error before numpy's
-    params, x, y = _data(seed or 0)
+    params, x, y = _data(seed_value(seed) or 0)  # a typed error for a bad seed, not numpy's
 
     def loss(p: Params) -> float:
         s = np.tanh(x @ p["W1"] + p["b1"])

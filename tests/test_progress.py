@@ -57,11 +57,15 @@ def test_nothing_is_shown_in_ci(monkeypatch):
 
 def test_a_long_check_reports_progress_on_stderr_and_the_result_is_unchanged(no_ci, monkeypatch):
     x = np.linspace(-1, 1, 50)
-    quiet = gradcheck.check_grad(lambda x: float(np.sum(x**3)), lambda x: 3 * x**2, x)
+
+    def f(x):
+        return float(np.sum(x**3))
+
+    quiet = gradcheck.check_grad(f, lambda x: 3 * x**2, x)
     tty = FakeTTY()
     monkeypatch.setattr(sys, "stderr", tty)
     monkeypatch.setattr(_progress, "DELAY", 0.0)
     monkeypatch.setattr(_progress, "_has_rich", lambda: False)
-    res = gradcheck.check_grad(lambda x: float(np.sum(x**3)), lambda x: 3 * x**2, x)
+    res = gradcheck.check_grad(f, lambda x: 3 * x**2, x)
     assert "/200 evaluations of f" in tty.getvalue()  # 4 stencil points x 50 entries
     assert str(res) == str(quiet)

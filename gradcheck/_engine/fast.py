@@ -49,6 +49,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -66,7 +67,7 @@ from gradcheck._engine.numdiff import (
     steps,
 )
 from gradcheck._engine.problem import Problem
-from gradcheck._engine.stacks import Coordinates, Stack
+from gradcheck._engine.stacks import Coordinates, Stack, copies
 from gradcheck._result import Entry, ParamReport, Status
 from gradcheck._tree import Leaf
 
@@ -144,6 +145,13 @@ def _chunks(lo: int, hi: int) -> Iterator[tuple[int, int]]:
         yield a, min(a + CHUNK, hi)
 
 
+def _moved(xc: FloatArray, step: float, uc: FloatArray, dtype: np.dtype[Any]) -> FloatArray:
+    """``x + step u`` formed in float64 and rounded to the leaf's dtype (as a float64 array)."""
+    y = step * uc
+    y += xc
+    return y.astype(dtype, copy=False).astype(np.float64, copy=False)
+
+
 @dataclass(frozen=True)
 class _Along:
     """The stencil's points along one `_Part` (the `gradcheck._engine.stacks.Points` of fast
@@ -161,12 +169,12 @@ class _Along:
     def rows(self, start: int, stop: int) -> NDArray[np.floating]:
         p, x = self.part, self.ctx.prob.base[self.part.j]
         flat = x.reshape(-1)
-        out = np.repeat(flat.reshape(1, -1), stop - start, axis=0)
+        out = copies(flat, stop - start)
         for a, b in _chunks(p.lo, p.hi):
             uc = self.ctx.u(p.k, p.j, a, b)
-            xc = flat[a:b].astype(np.float64)
+            xc = flat[a:b].astype(np.float64, copy=False)
             for r in range(stop - start):
-                out[r, a:b] = (xc + self.steps[start + r] * uc).astype(x.dtype)
+                out[r, a:b] = _moved(xc, self.steps[start + r], uc, x.dtype)
         if p.keep.size:
             out[:, p.keep] = flat[p.keep]
         return out.reshape(stop - start, *x.shape)
@@ -178,8 +186,8 @@ def _analytic_part(ctx: _Ctx, p: _Part, t: float) -> tuple[float, float]:
     g, s, err = ctx.grads[p.j].reshape(-1), ctx.s[p.j], ctx.a_err[p.j]
     a = weighted = dot = 0.0
     for lo, hi in _chunks(p.lo, p.hi):
-        uc, xc = ctx.u(p.k, p.j, lo, hi), x[lo:hi].astype(np.float64)
-        disp = [(xc + o * t * uc).astype(x.dtype).astype(np.float64) - xc for o in OFFSETS]
+        uc, xc = ctx.u(p.k, p.j, lo, hi), x[lo:hi].astype(np.float64, copy=False)
+        disp = [_moved(xc, o * t, uc, x.dtype) - xc for o in OFFSETS]
         ut = (8 * (disp[2] - disp[1]) - (disp[3] - disp[0])) / (6 * t)
         inside = p.keep[(p.keep >= lo) & (p.keep < hi)] - lo
         ut[inside] = 0.0

@@ -73,6 +73,14 @@ def _ignore(k: int) -> None:
     pass
 
 
+def copies(flat: NDArray[Any], count: int) -> NDArray[Any]:
+    """``count`` copies of a 1-d array, stacked (``np.repeat`` of a read-only view allocates
+    twice that: a broadcast assignment does not)."""
+    out = np.empty((count, flat.size), dtype=flat.dtype)
+    out[...] = flat
+    return out
+
+
 @dataclass(frozen=True)
 class Coordinates:
     """Points of leaf ``x`` with one entry moved: point ``r * p + c`` has flat entry
@@ -89,7 +97,7 @@ class Coordinates:
     def rows(self, start: int, stop: int) -> NDArray[Any]:
         r, c = np.divmod(np.arange(start, stop), self.offsets.shape[1])
         flat = self.x.reshape(-1)
-        out = np.repeat(flat.reshape(1, -1), stop - start, axis=0)
+        out = copies(flat, stop - start)
         cols = self.idx[r]
         out[np.arange(stop - start), cols] = (flat[cols] + self.offsets[r, c]).astype(self.x.dtype)
         return out.reshape(stop - start, *self.x.shape)
