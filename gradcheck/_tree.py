@@ -204,10 +204,6 @@ class Tree:
 
         return _build(self.root, iter(xs), const, 0)
 
-    @property
-    def constants(self) -> tuple[Member, ...]:
-        return tuple(m for i, m in enumerate(self.members) if i not in self.checked)
-
     def gradient(self, grad: object, what: str) -> list[NDArray[Any]]:
         """``grad``'s arrays in the order of `leaves`, validated (see `align`)."""
         return align(self, grad, what)
@@ -235,7 +231,8 @@ def _selected(
             f"`wrt` picks top-level members of a dict/list/tuple of parameters, but `{name}` "
             "is a single array: drop `wrt` (every entry of it is checked)."
         )
-    items = [wrt] if isinstance(wrt, str | int) and not isinstance(wrt, bool) else wrt
+    one = isinstance(wrt, str | int | np.integer) and not isinstance(wrt, bool)
+    items = [wrt] if one else wrt
     if not isinstance(items, list | tuple | set | frozenset):
         raise InvalidTypeError(
             f"`wrt` must be a name, an index, or a tuple of them, not {type(wrt).__name__}."
@@ -246,8 +243,10 @@ def _selected(
 
 
 def _position(tree_kind: str, members: tuple[Member, ...], item: object) -> int:
-    if isinstance(item, bool):
+    if isinstance(item, bool | np.bool_):
         item = repr(item)  # never an index
+    elif isinstance(item, np.integer):
+        item = int(item)
     by_key = tree_kind in ("dict", "dataclass", "namedtuple") or isinstance(item, str)
     if by_key:
         for i, m in enumerate(members):

@@ -27,13 +27,15 @@ def _files(section: str) -> dict[str, str]:
     return dict(blocks)
 
 
-def test_the_check_your_own_gradient_snippet_runs_and_passes():
-    (code,) = re.findall(r"```python\n(.*?)```", _section("Check your own gradient"), re.S)[:1]
+def test_the_check_your_own_gradient_snippets_run_and_print_what_they_say():
+    first, second = re.findall(r"```python\n(.*?)```", _section("Check your own gradient"), re.S)
     out = io.StringIO()
     with contextlib.redirect_stdout(out):
-        exec(compile(code, "README.md", "exec"), {})  # the README's own code, unchanged
-    first = out.getvalue().splitlines()[0]
-    assert first == "pass", out.getvalue()
+        exec(compile(first, "README.md", "exec"), scope := {})  # the README's own code
+        exec(compile(second, "README.md", "exec"), scope)  # it continues the first
+    lines = out.getvalue().splitlines()
+    assert lines[0] == "pass", out.getvalue()
+    assert lines[-3:] == ["pass", "pass", "dtypes: parameters float32, gradient float64"]
 
 
 def test_the_readme_example_project_is_proven_by_gradcheck_prove(tmp_path):

@@ -4,6 +4,8 @@ Modules, each one idea, listed from the bottom of the import graph up (a module 
 modules listed before it, plus `gradcheck._errors`, `_tree`, `_result`, `_progress`,
 `_evidence`):
 
+- `calls`: calling the user's code (the user's numpy error state; read-only arrays, fresh
+  copies once it writes; notes of what it modified).
 - `options`: the `Options` of one check and their one validator (mode, tolerances, step,
   ulps, seed).
 - `numdiff`: the stencil, `Differences`, the step choice, and THE error model (module
