@@ -12,6 +12,7 @@ from __future__ import annotations
 import pytest
 
 from benchmarks import checkers as C
+from benchmarks import memory
 from benchmarks.models import batchnorm, lstm, rnn
 
 pytestmark = pytest.mark.filterwarnings("ignore")
@@ -51,3 +52,14 @@ def test_checker(benchmark, model, runner):
     )
     if runner.startswith("gradcheck"):
         assert run.verdict == "pass"
+
+
+@pytest.mark.parametrize("case", memory.QUICK)
+def test_memory(benchmark, case):
+    """Peak memory next to time (`benchmarks.memory`: fresh interpreters, f = p @ p)."""
+    m = benchmark.pedantic(memory.measure, args=(case,), rounds=1, iterations=1)
+    benchmark.extra_info.update(
+        verdict=m["verdict"], seconds=m["seconds"], peak_traced=m["peak"], peak_rss=m["rss"]
+    )
+    if case.startswith("fast") and "float32" not in case and "vectorized" not in case:
+        assert m["peak"] <= 4.0
