@@ -54,7 +54,7 @@ def check_grad(
         ``grad`` get them unchanged (arrays read-only), they are never differenced, and
         ``grad`` may leave them out of its result or return anything for them. Default: every
         member.
-    label : the report's title (default: ``f``'s qualified name).
+    label : the report's title (default: ``f``'s name; a lambda as ``<lambda> at file:LINE``).
     mode : ``"full"`` checks every entry (4 evaluations of ``f`` per entry, plus 3).
         ``"fast"`` checks 2 random directions over all parameters (8 evaluations plus the
         same fixed ones, whatever the size); when one does not pass, each parameter's part
@@ -84,7 +84,10 @@ def check_grad(
     -------
     CheckResult
         ``status`` ``"pass"`` / ``"fail"`` / ``"inconclusive"``; ``worst`` the entries that
-        drive it (path, index, analytic, numeric, allowed); ``str(result)`` the report.
+        drive it (path, index, analytic, numeric, allowed); ``notes`` what the user's code
+        did without changing the verdict (arrays it modified in place); ``params[k].dtype``
+        and ``.grad_dtype`` the dtypes; ``str(result)`` the report (dtypes and notes included).
+        Memory: fast mode holds at most about 4x the parameters (`gradcheck._engine.fast`).
 
     Raises
     ------
