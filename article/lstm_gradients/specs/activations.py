@@ -42,8 +42,8 @@ from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy.special import expit
 
+from lstm_gradients.specs import _elementwise as ew
 from lstm_gradients.specs._spec import Spec
 
 Array = NDArray[np.float64]
@@ -90,7 +90,7 @@ def sigmoid(x: Array) -> Array:
 
     Article: "这里假设使用sigmoid激活函数". Shapes: any; returns the shape of ``x``.
     """
-    return np.asarray(expit(x))
+    return np.asarray(ew.sigmoid(x))
 
 
 def sigmoid_prime(x: Array) -> Array:
@@ -226,9 +226,15 @@ def relu_backward(dy: Array, cache: Array) -> tuple[Array]:
     return (dy * relu_prime(cache),)
 
 
+def _float_copy(x: Array) -> Array:
+    """A float64 copy of ``x``; an object copy of an object (symbolic) array."""
+    a = np.asarray(x)
+    return np.array(a, dtype=object if a.dtype == object else np.float64)
+
+
 def identity_forward(x: Array) -> tuple[Array, None]:
     r"""The identity activation (a regression output, ERR-3; the linear network of ACT-6)."""
-    return np.array(x, dtype=np.float64), None
+    return _float_copy(x), None
 
 
 @dataclass(frozen=True)
@@ -245,7 +251,7 @@ class Activation:
 SIGMOID = Activation("sigmoid", sigmoid, sigmoid_prime, 0.25)
 TANH = Activation("tanh", tanh, tanh_prime, 1.0)
 RELU = Activation("relu", relu, relu_prime, 1.0)
-IDENTITY = Activation("identity", lambda x: np.array(x, dtype=np.float64), np.ones_like, 1.0)
+IDENTITY = Activation("identity", lambda x: _float_copy(x), np.ones_like, 1.0)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -57,8 +57,8 @@ from typing import NamedTuple
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy.special import expit
 
+from lstm_gradients.specs import _elementwise as ew
 from lstm_gradients.specs._spec import Spec
 
 Array = NDArray[np.float64]
@@ -111,7 +111,7 @@ def _parts(
     """z, r, q (the recurrent candidate term) and n of one step; any leading batch axes."""
     xz, xr, xn = _split(x @ W_x + b_x)
     hz, hr, _ = _split(h_prev @ W_h + b_h)
-    z, r = expit(xz + hz), expit(xr + hr)
+    z, r = ew.sigmoid(xz + hz), ew.sigmoid(xr + hr)
     W_hn, b_hn = _split(W_h)[2], _split(b_h)[2]
     q = (r * h_prev) @ W_hn + b_hn if reset == "before" else h_prev @ W_hn + b_hn
     n = np.tanh(xn + (q if reset == "before" else r * q))
@@ -235,7 +235,7 @@ def gru_forward(
     (N, T, H), index ``t-1`` for step t.
     """
     N, T, _ = x.shape
-    hs = np.empty((N, T, W_h.shape[0]))
+    hs = np.empty((N, T, W_h.shape[0]), dtype=np.result_type(x, h_0, W_x, W_h, b_x, b_h))
     caches: list[GRUStepCache] = []
     h = h_0
     for t in range(T):
@@ -257,7 +257,7 @@ def gru_backward(dh: Array, cache: GRUCache) -> tuple[Array, ...]:
     N, T, D = cache.x_shape
     W_x, W_h = cache.steps[0].W_x, cache.steps[0].W_h
     grads = [np.zeros_like(W_x), np.zeros_like(W_h), np.zeros(W_x.shape[1]), np.zeros(W_h.shape[1])]
-    dx = np.empty((N, T, D))
+    dx = np.empty((N, T, D), dtype=np.result_type(dh, W_x, W_h))  # object for symbolic arrays
     carry = np.zeros(cache.h0_shape)
     for t in reversed(range(T)):
         dx[:, t], carry, *g = gru_step_backward(dh[:, t] + carry, cache.steps[t])

@@ -62,8 +62,8 @@ from typing import NamedTuple
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy.special import expit
 
+from lstm_gradients.specs import _elementwise as ew
 from lstm_gradients.specs._spec import Spec
 
 Array = NDArray[np.float64]
@@ -116,9 +116,9 @@ def gates(
     H = W_h.shape[0]
     A = x @ W_x + h_prev @ W_h + b
     return (
-        expit(A[..., :H]),
-        expit(A[..., H : 2 * H]),
-        expit(A[..., 2 * H : 3 * H]),
+        ew.sigmoid(A[..., :H]),
+        ew.sigmoid(A[..., H : 2 * H]),
+        ew.sigmoid(A[..., 2 * H : 3 * H]),
         np.tanh(A[..., 3 * H :]),
     )
 
@@ -214,7 +214,8 @@ def lstm_forward(
     """
     N, T, _ = x.shape
     H = W_h.shape[0]
-    hs, cs = np.empty((N, T, H)), np.empty((N, T, H))
+    dtype = np.result_type(x, h_0, c_0, W_x, W_h, b)  # object for symbolic arrays
+    hs, cs = np.empty((N, T, H), dtype=dtype), np.empty((N, T, H), dtype=dtype)
     caches: list[LSTMStepCache] = []
     h, c = h_0, c_0
     for t in range(T):
@@ -235,8 +236,9 @@ def lstm_backward(douts: tuple[Array, Array], cache: LSTMCache) -> tuple[Array, 
     dh, dc = douts
     N, T, D = cache.x_shape
     W_x, W_h = cache.steps[0].W_x, cache.steps[0].W_h
-    dx = np.empty((N, T, D))
-    dW_x, dW_h, db = np.zeros_like(W_x), np.zeros_like(W_h), np.zeros(W_h.shape[1])
+    dtype = np.result_type(dh, dc, W_x, W_h)  # object for symbolic arrays
+    dx = np.empty((N, T, D), dtype=dtype)
+    dW_x, dW_h, db = np.zeros_like(W_x), np.zeros_like(W_h), np.zeros(W_h.shape[1], dtype)
     gh = np.zeros((N, W_h.shape[0]))
     gc = np.zeros_like(gh)
     for t in reversed(range(T)):
@@ -441,7 +443,7 @@ def forget_path_bounds(a_f: Array) -> tuple[float, float]:
     """
     L = a_f.shape[0]
     A = float(np.max(np.abs(a_f))) if L else 0.0
-    return float(expit(-A)) ** L, float(expit(A)) ** L
+    return float(ew.sigmoid(-A)) ** L, float(ew.sigmoid(A)) ** L
 
 
 def jacobian_norms_by_lag(
@@ -554,11 +556,11 @@ def peephole_step_forward(
     """
     H = W_h.shape[0]
     A = x @ W_x + h_prev @ W_h + b
-    i = expit(A[:, :H] + p[0] * c_prev)
-    f = expit(A[:, H : 2 * H] + p[1] * c_prev)
+    i = ew.sigmoid(A[:, :H] + p[0] * c_prev)
+    f = ew.sigmoid(A[:, H : 2 * H] + p[1] * c_prev)
     g = np.tanh(A[:, 3 * H :])
     c = f * c_prev + i * g
-    o = expit(A[:, 2 * H : 3 * H] + p[2] * c)
+    o = ew.sigmoid(A[:, 2 * H : 3 * H] + p[2] * c)
     tc = np.tanh(c)
     return (o * tc, c), PeepholeStepCache(x, h_prev, c_prev, W_x, W_h, p, i, f, o, g, c, tc)
 

@@ -149,7 +149,7 @@ def rnn_forward(x: Array, s_0: Array, W_x: Array, W_s: Array, b: Array) -> tuple
     returns ``s`` (N, T, H), ``s[:, t-1]`` = :math:`s_t`.
     """
     N, T, _ = x.shape
-    s = np.empty((N, T, W_s.shape[0]))
+    s = np.empty((N, T, W_s.shape[0]), dtype=np.result_type(x, s_0, W_x, W_s, b))
     caches: list[RNNStepCache] = []
     prev = s_0
     for t in range(T):
@@ -175,8 +175,9 @@ def rnn_backward(ds: Array, cache: RNNCache) -> tuple[Array, ...]:
     """
     N, T, D = cache.x_shape
     W_x, W_s = cache.steps[0].W_x, cache.steps[0].W_s
-    dx = np.empty((N, T, D))
-    dW_x, dW_s, db = np.zeros_like(W_x), np.zeros_like(W_s), np.zeros(W_s.shape[0])
+    dtype = np.result_type(ds, W_x, W_s)  # object for symbolic arrays
+    dx = np.empty((N, T, D), dtype=dtype)
+    dW_x, dW_s, db = np.zeros_like(W_x), np.zeros_like(W_s), np.zeros(W_s.shape[0], dtype)
     carry = np.zeros((N, W_s.shape[0]))
     for t in reversed(range(T)):
         dx[:, t], carry, gx, gs, gb = rnn_step_backward(ds[:, t] + carry, cache.steps[t])
