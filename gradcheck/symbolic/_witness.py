@@ -16,12 +16,10 @@ from typing import Any
 
 import mpmath
 import numpy as np
-import sympy
 
-__all__ = ["Witness", "find_witness", "numeric"]
+__all__ = ["Witness", "evaluate", "find_witness"]
 
 _DIGITS = 50
-_NAMESPACE = {"sigmoid": lambda x: 1 / (1 + mpmath.exp(-x)), "exp": mpmath.exp}
 
 
 @dataclass(frozen=True)
@@ -34,9 +32,57 @@ class Witness:
     backward: float
 
 
-def numeric(symbols: Sequence[Any], exprs: Sequence[Any]) -> Callable[..., Any]:
-    """``f(*values) -> list`` evaluating ``exprs`` with mpmath (call inside `mpmath.workdps`)."""
-    return sympy.lambdify(list(symbols), list(exprs), modules=[_NAMESPACE, "mpmath"])  # type: ignore[no-any-return]
+_FUNCTIONS: dict[str, Callable[..., Any]] = {
+    "sigmoid": lambda x: 1 / (1 + mpmath.exp(-x)),
+    "exp": mpmath.exp,
+    "log": mpmath.log,
+    "tanh": mpmath.tanh,
+    "sinh": mpmath.sinh,
+    "cosh": mpmath.cosh,
+    "sin": mpmath.sin,
+    "cos": mpmath.cos,
+    "tan": mpmath.tan,
+    "asin": mpmath.asin,
+    "acos": mpmath.acos,
+    "atan": mpmath.atan,
+    "asinh": mpmath.asinh,
+    "acosh": mpmath.acosh,
+    "atanh": mpmath.atanh,
+    "Abs": abs,
+    "sign": mpmath.sign,
+}
+
+
+def evaluate(exprs: Sequence[Any], values: dict[Any, Any]) -> list[Any]:
+    """The values of ``exprs`` at ``values`` (symbol -> mpf), each shared subexpression once
+    (a residual is a graph: printed out as one formula it can be a million characters)."""
+    memo: dict[Any, Any] = dict(values)
+    return [_value(e, memo) for e in exprs]
+
+
+def _value(e: Any, memo: dict[Any, Any]) -> Any:
+    found = memo.get(e)
+    if found is not None:
+        return found
+    if e.is_Rational:
+        out = mpmath.mpf(int(e.p)) / int(e.q)
+    elif e.is_Number:
+        out = mpmath.mpf(e.evalf(_DIGITS + 10))
+    elif e.is_Add:
+        out = mpmath.fsum(_value(a, memo) for a in e.args)
+    elif e.is_Mul:
+        out = mpmath.fprod(_value(a, memo) for a in e.args)
+    elif e.is_Pow:
+        base, exp = (_value(a, memo) for a in e.args)
+        out = mpmath.power(base, exp)
+    elif e.func.__name__ in _FUNCTIONS:
+        out = _FUNCTIONS[e.func.__name__](*(_value(a, memo) for a in e.args))
+    elif e.is_Symbol:
+        raise KeyError(f"no value for the symbol {e}")
+    else:
+        out = mpmath.mpmathify(e.xreplace({k: v for k, v in memo.items() if k.is_Symbol}).evalf(_DIGITS))
+    memo[e] = out
+    return out
 
 
 def _real(v: Any) -> float | None:
@@ -63,23 +109,24 @@ def find_witness(
 ) -> tuple[Witness | None, int]:
     """A point of the region where ``residual`` is clearly nonzero, or None; and how many
     points of the region were tried (``enough`` points where it vanishes end the search)."""
-    f = numeric(symbols, [residual, exact, backward, *(k for k, _ in conditions)])
     tried = 0
+    keys = [k for k, _ in conditions]
     with mpmath.workdps(_DIGITS):
         for _ in range(tries):
             values = [mpmath.mpf(int(k)) / 1000 for k in rng.integers(-2000, 2001, len(symbols))]
+            point = dict(zip(symbols, values, strict=True))
             try:
-                r, ex, bw, *keys = (_real(v) for v in f(*values))
+                r, ex, bw, *ks = (_real(v) for v in evaluate([residual, exact, backward, *keys], point))
             except (ZeroDivisionError, ValueError, TypeError, OverflowError):
                 continue
             if r is None or ex is None or bw is None:
                 continue
-            if any(k is None or k * s <= 0 for k, (_, s) in zip(keys, conditions, strict=True)):
+            if any(k is None or k * s <= 0 for k, (_, s) in zip(ks, conditions, strict=True)):
                 continue
             tried += 1
             if abs(r) > mpmath.mpf("1e-25") * (abs(ex) + abs(bw)) + mpmath.mpf("1e-40"):
-                point = {str(s): float(v) for s, v in zip(symbols, values, strict=True)}
-                return Witness(point, float(r), float(ex), float(bw)), tried
+                shown = {str(s): float(v) for s, v in point.items()}
+                return Witness(shown, float(r), float(ex), float(bw)), tried
             if tried >= enough:
                 break
     return None, tried

@@ -128,9 +128,11 @@ class _Fields:
         if v not in self.open:
             self.open.append(v)
 
-    def _sigma_key(self, w: Any) -> None:
-        key, _ = canonical(w)
-        self._atom(("sigma", key), Sigmoid(key))
+    def _sigma_key(self, w: Any, tanh_of: Any = None) -> None:
+        key, flip = canonical(w)
+        atom = self._atom(("sigma", key), Sigmoid(key))
+        if tanh_of is not None:  # shown as tanh: σ(2u) = (1 + tanh u)/2
+            self.shown[atom] = (1 + flip * sympy.tanh(flip * tanh_of)) / 2
         if key.has(*_ABS):
             coeff, rest = key.as_coeff_Mul()
             if rest.func is sympy.Abs and coeff.is_Rational and coeff > 0:
@@ -151,7 +153,8 @@ class _Fields:
         elif e.func is Sigmoid or e.func in _EXP:
             self._sigma_key(self._resolve(e.args[0]))
         elif e.func is sympy.tanh:
-            self._sigma_key(2 * self._resolve(e.args[0]))
+            u = self._resolve(e.args[0])
+            self._sigma_key(2 * u, tanh_of=u)
         elif e.func in _ABS:
             key, _ = canonical(e.args[0])
             if key in self.signs:
@@ -306,14 +309,35 @@ def _reduce(num: Any, den: Any) -> tuple[Any, Any]:
 
 
 def shown(r: Any, signs: Mapping[Any, int], limit: int = 600) -> str:
-    """The residual as a reader should see it: in σ-normal form, expanded, the atoms written
-    out (σ(w) as ``sigmoid(w)``), at most ``limit`` characters."""
+    """The residual as a reader should see it: in normal form with the atoms written out
+    (σ(2u) from a tanh as tanh u), factored when it is short, at most ``limit`` characters."""
     try:
         fields = _Fields(r, signs)
         num, den = fields.fraction()
-        text = str((num.as_expr() / den.as_expr()).xreplace(fields.shown))
-    except Exception:  # the display must never hide the verdict
-        text = str(r)
+        names, legend = _names(fields.shown)
+        if len(num) <= 60 and len(den) <= 8:
+            n = sympy.expand(num.as_expr().xreplace(names))
+            text = str(sympy.factor(n / den.as_expr().xreplace(names)))
+        else:
+            head = num.ring.from_dict(dict(num.terms()[:4])).as_expr().xreplace(names)
+            text = f"({len(num)} terms) {head} + …" + ("" if den == 1 else " over a denominator")
+        used = [f"{k} = {v}" for k, v in legend if k in text]
+        text += f", where {'; '.join(used)}" if used else ""
+    except Exception as exc:  # the display must never hide the verdict
+        text = f"{r} (not reduced: {type(exc).__name__})"
     if len(text) > limit:
         text = text[:limit] + f" … ({len(text) - limit} more characters)"
     return text
+
+
+def _names(shown: dict[Any, Any], longest: int = 50) -> tuple[dict[Any, Any], list[tuple[str, str]]]:
+    """Atoms as they print, with every function call or root longer than ``longest``
+    characters in them given a short name (A1, …) and a line in the legend."""
+    short: dict[Any, Any] = {}
+    legend: list[tuple[str, str]] = []
+    for expr in shown.values():
+        for node in sympy.preorder_traversal(expr):
+            if (node.is_Function or node.is_Pow) and node not in short and len(str(node)) > longest:
+                short[node] = sympy.Symbol(f"A{len(legend) + 1}")
+                legend.append((str(short[node]), str(node)))
+    return {atom: expr.xreplace(short) for atom, expr in shown.items()}, legend
