@@ -72,8 +72,12 @@ class Evidence:
     worst_error: float | None = None  # max |analytic-numeric|/allowed over passing checks
     max_rel_error: float | None = None
     explicit: int = 0  # proof.record(...) calls
+    symbolic: list[dict[str, Any]] = field(default_factory=list)  # gradcheck.symbolic proofs
 
     def add_check(self, result: Any) -> None:
+        if getattr(result, "kind", None) == "symbolic":  # a SymbolicProof, not a verdict
+            self.symbolic.append(result.to_dict())
+            return
         self.checks += 1
         status = str(getattr(result, "status", ""))
         if status == "fail":
@@ -97,7 +101,10 @@ class Evidence:
             self.worst_error = value if self.worst_error is None else max(self.worst_error, value)
 
     def to_dict(self) -> dict[str, Any]:
-        return dict(self.__dict__)
+        out = dict(self.__dict__)
+        if not self.symbolic:
+            del out["symbolic"]
+        return out
 
 
 def _finite(x: Any) -> float | None:
@@ -247,7 +254,19 @@ def _id_row(tests: list[TestOutcome]) -> dict[str, Any]:
         "checks": sum(int(t.evidence.get("checks", 0) or 0) for t in tests),
         "rejected": sum(int(t.evidence.get("rejected", 0) or 0) for t in tests),
         "worst_error": max(finite) if finite else None,
+        "symbolic": symbolic_row(tests),
     }
+
+
+def symbolic_row(tests: list[TestOutcome]) -> dict[str, Any]:
+    """An ID's symbolic proofs (`gradcheck.symbolic`): ``status`` "not attempted" when no test
+    ran one, else the worst of them ("disproven" > "unsupported" > "proven"), and ``proofs``."""
+    proofs = [p for t in tests for p in t.evidence.get("symbolic", []) or []]
+    statuses = {p.get("status") for p in proofs}
+    status = next(
+        (s for s in ("disproven", "unsupported", "proven") if s in statuses), "not attempted"
+    )
+    return {"status": status, "proofs": proofs}
 
 
 # ---------------------------------------------------------------- hooks

@@ -59,6 +59,7 @@ def render_json(doc: ProofDocument) -> str:
             "examples": row.examples,
             "worst_error": row.worst_error,
             "tests": [t["nodeid"] for t in row.tests],
+            "symbolic": row.symbolic,
             "statement": row.entry.statement,
         }
     out = {

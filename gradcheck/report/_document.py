@@ -9,7 +9,14 @@ from typing import Any
 
 from gradcheck.catalogue import Catalogue, Entry
 
-__all__ = ["STATUS_MARK", "FigureOutcome", "ProofDocument", "Row"]
+__all__ = [
+    "STATUS_MARK",
+    "FigureOutcome",
+    "ProofDocument",
+    "Row",
+    "symbolic_cell",
+    "symbolic_lines",
+]
 
 # Text symbols, not emoji: common text fonts (DejaVu, Segoe UI Symbol, ...) have them, so the
 # marks read on a machine without an emoji font; the status word follows each mark anyway.
@@ -43,6 +50,7 @@ class Row:
     tests: tuple[dict[str, Any], ...]
     examples: int
     worst_error: float | None
+    symbolic: dict[str, Any] = field(default_factory=lambda: {"status": "not attempted"})
 
     @property
     def mark(self) -> str:
@@ -70,6 +78,7 @@ class ProofDocument:
             tests=tests,
             examples=int(rec.get("examples", 0) or 0),
             worst_error=rec.get("worst_error"),
+            symbolic=dict(rec.get("symbolic") or {"status": "not attempted", "proofs": []}),
         )
 
     def rows(self, *kinds: str) -> Iterator[Row]:
@@ -131,3 +140,36 @@ def describe_test(test: dict[str, Any]) -> tuple[str, str]:
 
 def _plural(n: int, word: str) -> str:
     return f"{n} {word}" if n == 1 else f"{n} {word}s"
+
+
+def symbolic_cell(symbolic: dict[str, Any]) -> str:
+    """The summary table's symbolic column: proven / disproven / unsupported / – (not
+    attempted)."""
+    status = str(symbolic.get("status", "not attempted"))
+    return "–" if status == "not attempted" else status
+
+
+def symbolic_lines(symbolic: dict[str, Any]) -> list[tuple[str, str]]:
+    """One ``(headline, residual)`` per symbolic proof of an ID (`gradcheck.symbolic`), e.g.
+    ``("symbolic: proven at shapes x (2, 2), W (2, 3) — rnn.step, 18 entries, 0.3 s", "")``;
+    ``residual`` is the disproven entry's residual, else ""."""
+    proofs = symbolic.get("proofs") or []
+    if not proofs:
+        return [("symbolic: not attempted", "")]
+    out = []
+    for p in proofs:
+        shapes = ", ".join(f"{k} {tuple(v)}" for k, v in (p.get("shapes") or {}).items())
+        regions = int(p.get("regions", 0) or 0)
+        where = f", on each of the {regions} regions" if regions > 1 else ""
+        label, status = str(p.get("label", "")), str(p.get("status", ""))
+        took = f"{float(p.get('seconds', 0) or 0):.1f} s"
+        if status == "proven":
+            head = f"symbolic: proven at shapes {shapes} — {label}: {p.get('entries', 0)} "
+            out.append((head + f"gradient entries exact for all inputs{where}, {took}", ""))
+        elif status == "disproven":
+            head = f"symbolic: disproven at shapes {shapes} — {label}: {p.get('reason', '')}"
+            out.append((head, str(p.get("residual", ""))))
+        else:
+            head = f"symbolic: {status} ({p.get('reason', '')}) — {label}, at shapes {shapes}"
+            out.append((head, ""))
+    return out

@@ -20,6 +20,8 @@ from gradcheck.report._document import (
     Row,
     describe_test,
     fmt_error,
+    symbolic_cell,
+    symbolic_lines,
 )
 
 if TYPE_CHECKING:
@@ -121,13 +123,14 @@ def _body(doc: ProofDocument, markup: PageMarkup) -> Iterator[str]:
 
 def _summary_table(doc: ProofDocument, markup: PageMarkup) -> Iterator[str]:
     yield "<table><tr><th>ID</th><th>claim</th><th>status</th><th>tests</th><th>examples</th>"
-    yield "<th>worst error</th></tr>"
+    yield "<th>worst error</th><th>symbolic</th></tr>"
     for row in doc.rows():
         eid, head = escape(row.entry.id), markup.inline(row.entry.heading, row.entry.id)
         yield (
             f"<tr><td class='id'><a href='#{eid.lower()}'>{eid}</a></td><td>{head}</td>"
             f"<td>{_status(row)}</td><td class='n'>{len(row.tests)}</td>"
-            f"<td class='n'>{row.examples}</td><td class='n'>{fmt_error(row.worst_error)}</td></tr>"
+            f"<td class='n'>{row.examples}</td><td class='n'>{fmt_error(row.worst_error)}</td>"
+            f"<td>{escape(symbolic_cell(row.symbolic))}</td></tr>"
         )
     yield "</table>"
 
@@ -146,7 +149,18 @@ def _item(row: Row, markup: PageMarkup) -> Iterator[str]:
         yield f"<blockquote><strong>Article:</strong> {quote}</blockquote>"
     if e.statement:
         yield f"<div class='statement'>{markup.block(e.statement, e.id)}</div>"
+    yield from _symbolic(row)
     yield from _tests(row)
+
+
+def _symbolic(row: Row) -> Iterator[str]:
+    yield "<ul class='symbolic'>"
+    for head, residual in symbolic_lines(row.symbolic):
+        extra = (
+            f"<br>residual (backward − exact): <code>{escape(residual)}</code>" if residual else ""
+        )
+        yield f"<li>{escape(head)}{extra}</li>"
+    yield "</ul>"
 
 
 def _tests(row: Row) -> Iterator[str]:
@@ -177,6 +191,7 @@ def _errata(doc: ProofDocument, markup: PageMarkup) -> Iterator[str]:
         if d.get("demonstration"):
             demo = markup.inline(str(d["demonstration"]), e.id)
             yield f"<p><strong>Demonstration:</strong> {demo}</p>"
+        yield from _symbolic(row)
         yield from _tests(row)
 
 

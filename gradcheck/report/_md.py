@@ -15,6 +15,8 @@ from gradcheck.report._document import (
     Row,
     describe_test,
     fmt_error,
+    symbolic_cell,
+    symbolic_lines,
 )
 from gradcheck.report._mdescape import md_authored, md_code, md_keep_math, md_text
 
@@ -60,19 +62,21 @@ def _part_title(part: str, heading: str) -> str:
 
 
 def _summary_table(doc: ProofDocument) -> Iterator[str]:
-    yield "| ID | claim | status | tests | examples | worst error |"
-    yield "|---|---|---|---:|---:|---:|"
+    yield "| ID | claim | status | tests | examples | worst error | symbolic |"
+    yield "|---|---|---|---:|---:|---:|---|"
     for row in doc.rows():
         link = row.entry.id.lower()
         yield (
             f"| [{md_text(row.entry.id)}](#{link}) | {md_keep_math(row.entry.heading, True)} | "
             f"{row.mark} {row.status} | {len(row.tests)} | {row.examples} | "
-            f"{fmt_error(row.worst_error)} |"
+            f"{fmt_error(row.worst_error)} | {symbolic_cell(row.symbolic)} |"
         )
     yield ""
     yield (
         "*worst error*: the largest |analytic − numeric| / allowed error over the checks that "
-        "passed (1 is the edge of the error model), or the largest recorded bound ratio."
+        "passed (1 is the edge of the error model), or the largest recorded bound ratio. "
+        "*symbolic*: the backward proven exact for all inputs by `gradcheck.symbolic` (or "
+        "disproven, or unsupported with a reason); – where no symbolic proof was attempted."
     )
     yield ""
 
@@ -94,7 +98,16 @@ def _item(row: Row) -> Iterator[str]:
         yield ""
         yield md_authored(e.statement)
         yield ""
+    yield from _symbolic(row)
     yield from _tests(row)
+
+
+def _symbolic(row: Row) -> Iterator[str]:
+    for head, residual in symbolic_lines(row.symbolic):
+        yield f"- {md_text(head)}"
+        if residual:
+            yield f"  - residual (backward − exact): {md_code(residual)}"
+    yield ""
 
 
 def _tests(row: Row) -> Iterator[str]:
@@ -135,6 +148,7 @@ def _errata(doc: ProofDocument) -> Iterator[str]:
         if d.get("demonstration"):
             yield f"**Demonstration:** {md_authored(str(d['demonstration']))}"
             yield ""
+        yield from _symbolic(row)
         yield from _tests(row)
 
 

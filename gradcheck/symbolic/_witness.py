@@ -80,7 +80,9 @@ def _value(e: Any, memo: dict[Any, Any]) -> Any:
     elif e.is_Symbol:
         raise KeyError(f"no value for the symbol {e}")
     else:
-        out = mpmath.mpmathify(e.xreplace({k: v for k, v in memo.items() if k.is_Symbol}).evalf(_DIGITS))
+        out = mpmath.mpmathify(
+            e.xreplace({k: v for k, v in memo.items() if k.is_Symbol}).evalf(_DIGITS)
+        )
     memo[e] = out
     return out
 
@@ -116,7 +118,9 @@ def find_witness(
             values = [mpmath.mpf(int(k)) / 1000 for k in rng.integers(-2000, 2001, len(symbols))]
             point = dict(zip(symbols, values, strict=True))
             try:
-                r, ex, bw, *ks = (_real(v) for v in evaluate([residual, exact, backward, *keys], point))
+                r, ex, bw, *ks = (
+                    _real(v) for v in evaluate([residual, exact, backward, *keys], point)
+                )
             except (ZeroDivisionError, ValueError, TypeError, OverflowError):
                 continue
             if r is None or ex is None or bw is None:

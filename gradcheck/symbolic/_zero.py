@@ -330,7 +330,9 @@ def shown(r: Any, signs: Mapping[Any, int], limit: int = 600) -> str:
     return text
 
 
-def _names(shown: dict[Any, Any], longest: int = 50) -> tuple[dict[Any, Any], list[tuple[str, str]]]:
+def _names(
+    shown: dict[Any, Any], longest: int = 50
+) -> tuple[dict[Any, Any], list[tuple[str, str]]]:
     """Atoms as they print, with every function call or root longer than ``longest``
     characters in them given a short name (A1, …) and a line in the legend."""
     short: dict[Any, Any] = {}
