@@ -291,7 +291,8 @@ def article_index_form(
     e = np.array([sum(g[j] * W[h, j] for j in range(l)) * b[h] * (1 - b[h]) for h in range(q)])
     dW = np.array([[g[j] * b[h] for j in range(l)] for h in range(q)])
     dV = np.array([[e[h] * x[i] for h in range(q)] for i in range(d)])
-    return ArticleGradients(alpha, b, beta, y_hat, float(E), g, e, dW, dV, -g, -e)
+    E = float(E) if isinstance(E, float | np.floating) else E  # a symbolic E is kept
+    return ArticleGradients(alpha, b, beta, y_hat, E, g, e, dW, dV, -g, -e)
 
 
 def article_updates(grads: ArticleGradients, x: Array, eta: float) -> dict[str, Array]:

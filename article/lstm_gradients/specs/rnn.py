@@ -466,7 +466,8 @@ def article_dEt_dparams(
     s = _states(x, s_0, W_x, W_s, b)
     dEt_dot = (s[t - 1] @ W_o - y[t - 1])[None, :]  # 1 x K
     row = dEt_dot @ W_o.T  # (dE_t/do_t)(do_t/ds_t): 1 x H
-    grads = [np.zeros(W_x.size), np.zeros(W_s.size), np.zeros(b.size)]
+    dtype = np.result_type(x, s_0, W_x, W_s, b, W_o, y)  # object for symbolic arrays
+    grads = [np.zeros(W_x.size, dtype), np.zeros(W_s.size, dtype), np.zeros(b.size, dtype)]
     for i in range(1, t + 1):
         s_prev = s_0 if i == 1 else s[i - 2]
         through = row @ state_jacobian(s, W_s, t, i)  # 1 x H
