@@ -211,7 +211,8 @@ def test_a_planted_bug_is_disproven_and_its_entry_named(
     result = prove(record.forward, backward, shapes, label=label, names=record.arg_names)
     assert result.status == "disproven", str(result)
     assert result.entry == entry, str(result)
-    assert result.value is not None and abs(result.value) > 0
+    assert result.value is not None
+    assert abs(result.value) > 0
     assert result.residual
 
 
@@ -220,7 +221,7 @@ def test_a_planted_bug_is_disproven_and_its_entry_named(
 
 def _one_sample_loss(out: activations.Activation) -> Callable[..., Any]:
     def forward(V: Any, gamma: Any, W: Any, theta: Any, x: Any, y: Any) -> Any:
-        E, cache = mlp.mlp_loss_forward(x[None], y[None], V, gamma, W, theta, out)
+        E, _ = mlp.mlp_loss_forward(x[None], y[None], V, gamma, W, theta, out)
         return E, (x, y, V, W, gamma, theta)
 
     return forward
