@@ -21,7 +21,7 @@ from gradcheck.symbolic._regions import Oracle, explore
 from gradcheck.symbolic._swap import Swap, swapped
 from gradcheck.symbolic._unsupported import SymbolicUnsupported
 from gradcheck.symbolic._values import Symbolic, as_expr
-from gradcheck.symbolic._witness import find_witness
+from gradcheck.symbolic._witness import ROUNDING, find_witness
 from gradcheck.symbolic._zero import is_zero, shown
 
 __all__ = ["Fixed", "SymbolicProof", "fixed", "prove_vjp"]
@@ -264,6 +264,8 @@ def _run(
         out, cache = forward(*problem.inputs())
     except SymbolicUnsupported as exc:
         raise SymbolicUnsupported(f"forward: {exc}") from None
+    except _OutOfTime:
+        raise
     except Exception as exc:
         raise SymbolicUnsupported(f"forward raised {type(exc).__name__}: {exc}") from None
     outs, single = _as_outputs(out)
@@ -279,6 +281,8 @@ def _run(
         grads = backward(douts[0] if single else tuple(douts), cache)
     except SymbolicUnsupported as exc:
         raise SymbolicUnsupported(f"backward: {exc}") from None
+    except _OutOfTime:
+        raise
     except Exception as exc:
         raise SymbolicUnsupported(f"backward raised {type(exc).__name__}: {exc}") from None
     return outs, grads
@@ -452,33 +456,41 @@ def _refute(
     region, or (it vanishes at every point tried) try harder, or give up with the reason."""
     symbols = problem.symbols()
     conditions = list(oracle.decisions)
-    witness, tried = find_witness(symbols, r, exact, as_expr(g[index]), conditions, rng)
+    witness, tried, largest = find_witness(symbols, r, exact, as_expr(g[index]), conditions, rng)
     entry = _entry(name, index)
-    if witness is None:
-        if tried and _harder_zero(r, oracle, budget):
-            return None
-        why = (
-            f"it vanishes at all {tried} points of the region tried"
-            if tried
-            else "no point of the region was found to test it at"
-        )
+    if witness is not None and largest > ROUNDING:
+        return {
+            "status": "disproven",
+            "entry": entry,
+            "reason": (
+                f"{entry} is wrong: backward {witness.backward:.6g}, exact derivative "
+                f"{witness.exact:.6g} at a point of the region"
+            ),
+            "residual": shown(r, oracle.signs),
+            "region": tuple(oracle.describe()) if conditions else (),
+            "witness": witness.point,
+            "value": witness.value,
+            "entries": progress["entries"],
+        }
+    if witness is not None:
         raise SymbolicUnsupported(
-            f"sympy could not reduce the residual of {entry} to 0, and {why}: "
-            f"{shown(r, oracle.signs, 300)}"
+            f"the residual of {entry} is not 0, but at most {largest:.1g} of the gradient at "
+            f"the {tried} points tried: float64 rounding, not a wrong formula. The code "
+            "computes a constant in floats (np.sqrt(np.pi) is 1.7724538509055159, not √π; "
+            "1/3 is 0.3333333333333333), which the proof reads as that exact decimal: "
+            f"write it from exact parts. Residual: {shown(r, oracle.signs, 300)}"
         )
-    return {
-        "status": "disproven",
-        "entry": entry,
-        "reason": (
-            f"{entry} is wrong: backward {witness.backward:.6g}, exact derivative "
-            f"{witness.exact:.6g} at the point below"
-        ),
-        "residual": shown(r, oracle.signs),
-        "region": tuple(oracle.describe()) if conditions else (),
-        "witness": witness.point,
-        "value": witness.value,
-        "entries": progress["entries"],
-    }
+    if tried and _harder_zero(r, oracle, budget):
+        return None
+    why = (
+        f"it vanishes at all {tried} points of the region tried"
+        if tried
+        else "no point of the region was found to test it at"
+    )
+    raise SymbolicUnsupported(
+        f"sympy could not reduce the residual of {entry} to 0, and {why}: "
+        f"{shown(r, oracle.signs, 300)}"
+    )
 
 
 def _harder_zero(r: Any, oracle: Oracle, budget: _Budget) -> bool:

@@ -26,12 +26,16 @@ from gradcheck.symbolic._unsupported import SymbolicUnsupported
 __all__ = ["Symbolic", "SymbolicUnsupported", "as_expr", "constant"]
 
 
+_NAMED = {math.pi: sympy.pi, math.e: sympy.E}
+
+
 def constant(value: float) -> Any:
-    """A float constant as the exact rational its shortest repr shows (0.1 -> 1/10, 1e-05 ->
-    1/100000): the number the source code writes. Infinite or NaN constants are refused."""
+    """A float constant as the exact number the source code means: ``np.pi`` and ``np.e`` as π
+    and e, any other as the rational its shortest repr shows (0.1 -> 1/10, 1e-05 -> 1/100000).
+    Infinite or NaN constants are refused."""
     if not math.isfinite(value):
         raise SymbolicUnsupported(f"the constant {value!r} is not a finite number")
-    return sympy.Rational(repr(float(value)))
+    return _NAMED.get(float(value)) or sympy.Rational(repr(float(value)))
 
 
 def as_expr(value: Any) -> Any:

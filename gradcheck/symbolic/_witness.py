@@ -3,9 +3,11 @@
 A residual the normal form does not reduce to 0 may still be 0 (a relation between atoms the
 normal form does not know). It is *disproven* only at a point: inputs drawn as rationals in
 [-2, 2], kept if they satisfy the region's sign conditions and give a real value, the residual
-evaluated there in 50-digit arithmetic (mpmath), and called nonzero when it exceeds
-1e-25 · (|exact| + |backward|) + 1e-40, twenty-five orders of magnitude above the evaluation's
-rounding (50 digits). A wrong gradient has a residual of the size of the gradient itself.
+evaluated there in 50-digit arithmetic (mpmath). Relative to |exact| + |backward| it is 0
+below `ZERO` (1e-25, twenty-five orders of magnitude above the evaluation's rounding), the size
+of float64 rounding up to `ROUNDING` (1e-12: the code computed a constant in floats, such as
+``np.sqrt(np.pi)``, which is exact only to 1e-16), and a wrong gradient above: a wrong term has
+a residual of the size of the gradient itself.
 """
 
 from __future__ import annotations
@@ -20,6 +22,10 @@ import numpy as np
 __all__ = ["Witness", "evaluate", "find_witness"]
 
 _DIGITS = 50
+#: relative residuals below this are 0 (50-digit evaluation: 25 orders of magnitude to spare)
+ZERO = mpmath.mpf("1e-25")
+#: relative residuals below this are float64 rounding: an inexact float constant, not a bug
+ROUNDING = 1e-12
 
 
 @dataclass(frozen=True)
@@ -108,19 +114,22 @@ def find_witness(
     rng: np.random.Generator,
     tries: int = 200,
     enough: int = 5,
-) -> tuple[Witness | None, int]:
-    """A point of the region where ``residual`` is clearly nonzero, or None; and how many
-    points of the region were tried (``enough`` points where it vanishes end the search)."""
-    tried = 0
+) -> tuple[Witness | None, int, float]:
+    """Points of the region where ``residual`` is evaluated: ``(witness, tried, largest)``.
+
+    ``largest`` is the largest relative residual |r|/(|exact| + |backward|) seen over the
+    ``tried`` points of the region (at most ``enough``), ``witness`` the point where it was
+    seen, or None if the residual was 0 (below `ZERO`) wherever it was evaluated. The search
+    stops at the first point where the residual is larger than `ROUNDING`."""
+    tried, largest, best = 0, 0.0, None
     keys = [k for k, _ in conditions]
     with mpmath.workdps(_DIGITS):
         for _ in range(tries):
             values = [mpmath.mpf(int(k)) / 1000 for k in rng.integers(-2000, 2001, len(symbols))]
             point = dict(zip(symbols, values, strict=True))
             try:
-                r, ex, bw, *ks = (
-                    _real(v) for v in evaluate([residual, exact, backward, *keys], point)
-                )
+                found = evaluate([residual, exact, backward, *keys], point)
+                r, ex, bw, *ks = (_real(v) for v in found)
             except (ZeroDivisionError, ValueError, TypeError, OverflowError):
                 continue
             if r is None or ex is None or bw is None:
@@ -128,9 +137,14 @@ def find_witness(
             if any(k is None or k * s <= 0 for k, (_, s) in zip(ks, conditions, strict=True)):
                 continue
             tried += 1
-            if abs(r) > mpmath.mpf("1e-25") * (abs(ex) + abs(bw)) + mpmath.mpf("1e-40"):
-                shown = {str(s): float(v) for s, v in point.items()}
-                return Witness(shown, float(r), float(ex), float(bw)), tried
+            scale = abs(ex) + abs(bw)
+            if abs(r) > ZERO * scale + mpmath.mpf("1e-40"):
+                rel = float(abs(r) / scale) if scale else float("inf")
+                if rel > largest:
+                    shown = {str(s): float(v) for s, v in point.items()}
+                    largest, best = rel, Witness(shown, float(r), float(ex), float(bw))
+                if rel > ROUNDING:
+                    break
             if tried >= enough:
                 break
-    return None, tried
+    return best, tried, largest

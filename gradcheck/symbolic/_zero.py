@@ -170,7 +170,13 @@ class _Fields:
                 self._atom(("root", base, e.exp.q), base ** sympy.Rational(1, e.exp.q))
             else:
                 self._atom(("power", base, e.exp), e)
-        elif e.is_Add or e.is_Mul or e.is_Pow:
+        elif e.is_Mul:
+            lemmas, rest = _stable_forms(e.args)
+            for w, _ in lemmas:
+                self._sigma_key(self._resolve(w))
+            for a in rest:
+                self._collect(a)
+        elif e.is_Add or e.is_Pow:
             for a in e.args:
                 self._collect(a)
         else:
@@ -217,8 +223,12 @@ class _Fields:
         if e.is_Add:
             return _sum([self._frac(a) for a in e.args], one)
         if e.is_Mul:
+            lemmas, rest = _stable_forms(e.args)
             num, den = one, one
-            for n, d in (self._frac(a) for a in e.args):
+            for w, k in lemmas:  # e^{-|w|}/(1+e^{-|w|})^2 = σ(w)(1 − σ(w)), whatever sign w has
+                s = self._sigma(self._resolve(w))
+                num = num * (s * (1 - s)) ** k
+            for n, d in (self._frac(a) for a in rest):
                 num, den = num * n, den * d
             return _reduce(num, den)
         if e.is_Pow and e.exp.is_Integer:
@@ -268,6 +278,38 @@ class _Fields:
             plus.append((g, s))
             minus.append((g, 1 - s))
         return plus, minus
+
+
+def _stable_forms(factors: tuple[Any, ...]) -> tuple[list[tuple[Any, int]], list[Any]]:
+    """The stable σ' factors of a product: ``(w, k)`` for each ``e^{-k|w|}·(1+e^{-|w|})^{-2k}``
+    among ``factors`` (the form `σ'(w) = σ(w)(1 − σ(w))` takes when computed without overflow,
+    for every real w: e^{-|w|}/(1+e^{-|w|})^2 is even in w, and so is σ(1 − σ)); and the
+    other factors. A stable form needs no sign cases this way."""
+    exps: dict[Any, tuple[int, Any]] = {}  # w -> (k, the factor)
+    for f in factors:
+        base, k = (f.base, f.exp) if f.is_Pow and f.exp.is_Integer else (f, 1)
+        if base.func in _EXP and k > 0:
+            arg = base.args[0]
+            if arg.could_extract_minus_sign() and (-arg).func is sympy.Abs:
+                exps[(-arg).args[0]] = (int(k), f)
+    if not exps:
+        return [], list(factors)
+    lemmas: list[tuple[Any, int]] = []
+    used: set[Any] = set()
+    for f in factors:
+        if not (f.is_Pow and f.exp.is_Integer and f.exp < 0 and f.base.is_Add):
+            continue
+        terms = f.base.args
+        if len(terms) != 2 or sympy.S.One not in terms:
+            continue
+        e = next(t for t in terms if t != 1)
+        if e.func in _EXP and (-e.args[0]).func is sympy.Abs:
+            w = (-e.args[0]).args[0]
+            k, factor = exps.get(w, (0, None))
+            if k and -f.exp == 2 * k and factor not in used:
+                lemmas.append((w, k))
+                used.update((f, factor))
+    return lemmas, [f for f in factors if f not in used]
 
 
 def _sum(parts: list[tuple[Any, Any]], one: Any) -> tuple[Any, Any]:

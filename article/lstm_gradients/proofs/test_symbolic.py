@@ -28,6 +28,7 @@ from __future__ import annotations
 import inspect
 import textwrap
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -113,107 +114,75 @@ def mutant(function: Callable[..., Any], old: str, new: str) -> Callable[..., An
     return namespace[function.__name__]  # type: ignore[no-any-return]
 
 
-# (record, function to break, module it is looked up in, old, new, the first wrong entry)
+@dataclass(frozen=True)
+class Bug:
+    """One wrong backward: ``old`` -> ``new`` in ``function`` (looked up in ``module``), which
+    ``record`` runs; ``entry`` is the first wrong gradient entry the prover must name."""
+
+    what: str
+    record: str
+    function: Callable[..., Any]
+    module: Any
+    old: str
+    new: str
+    entry: str
+
+
+S, A, M, R, L, G = activations, activations, mlp, rnn, lstm, gru
 BUGS = [
-    (
-        "act.sigmoid",
-        activations.sigmoid_backward,
-        activations,
-        "sigmoid_prime(cache)",
-        "sigmoid(cache)",
-        "dx[0, 0]",
-    ),  # missing factor 1 - σ
-    (
-        "act.relu",
-        activations.relu_backward,
-        activations,
-        "dy * relu_prime(cache)",
-        "dy",
-        "dx[0, 0]",
-    ),  # missing mask: wrong where x < 0
-    ("mlp.network", mlp.mlp_backward, mlp, "e @ cache.V.T", "e @ cache.V", "dx[0, 0]"),
-    (
-        "mlp.loss",
-        mlp.squared_error_backward,
-        mlp,
-        "return dE * cache.r, -dE * cache.r",
-        "return dE * cache.r, dE * cache.r",
-        "dy[0, 0]",
-    ),  # sign of a term
-    (
-        "mlp.deep_sigmoid",
-        mlp.deep_backward,
-        mlp,
-        "dh * cache.act.fprime(layer.a)",
-        "dh",
-        "dx[0, 0]",
-    ),  # missing factor σ'(a_l)
-    ("rnn.step", rnn.rnn_step_backward, rnn, "da @ cache.W_s.T", "da @ cache.W_s", "ds_prev[0, 0]"),
-    ("rnn.sequence", rnn.rnn_backward, rnn, "ds[:, t] + carry", "ds[:, t]", "dx[0, 0, 0]"),
-    ("lstm.step", lstm.lstm_step_backward, lstm, "dct = dc + dh", "dct = dh", "dx[0, 0]"),
-    (
-        "lstm.sequence",
-        lstm.lstm_backward,
-        lstm,
-        "(dh[:, t] + gh, dc[:, t] + gc)",
-        "(dh[:, t] + gh, dc[:, t])",
-        "dx[0, 0, 0]",
-    ),
-    (
-        "gru.step[article,reset_before]",
-        gru.gru_step_backward,
-        gru,
-        "da_r = dr * r * (1 - r)",
-        "da_r = dr * r",
-        "dx[0, 0]",
-    ),
-    (
-        "normalization.bn",
-        layers.standardize_backward,
-        layers,
-        "mean_dx = (dxhat * xhat).mean(axis=axes, keepdims=True)",
-        "mean_dx = (dxhat * xhat).mean(axis=axes)",
-        "dx[0, 0, 0, 1]",
-    ),
-    (
-        "normalization.bn_train_running",
-        layers.batchnorm_train_backward,
-        layers,
-        "keepdims=True",
-        "keepdims=False",
-        "dx[0, 0, 0, 1]",
-    ),
-]
+    Bug("missing factor 1 − σ", "act.sigmoid", S.sigmoid_backward, S, "sigmoid_prime(cache)",
+        "sigmoid(cache)", "dx[0, 0]"),
+    Bug("missing mask", "act.relu", A.relu_backward, A, "dy * relu_prime(cache)", "dy",
+        "dx[0, 0]"),
+    Bug("transposed weight", "mlp.network", M.mlp_backward, M, "e @ cache.V.T", "e @ cache.V",
+        "dx[0, 0]"),
+    Bug("wrong sign", "mlp.loss", M.squared_error_backward, M, "-dE * cache.r", "dE * cache.r",
+        "dy[0, 0]"),
+    Bug("missing factor σ'", "mlp.deep_sigmoid", M.deep_backward, M,
+        "dh * cache.act.fprime(layer.a)", "dh", "dx[0, 0]"),
+    Bug("transposed weight", "rnn.step", R.rnn_step_backward, R, "da @ cache.W_s.T",
+        "da @ cache.W_s", "ds_prev[0, 0]"),
+    Bug("missing term (the carry)", "rnn.sequence", R.rnn_backward, R, "ds[:, t] + carry",
+        "ds[:, t]", "dx[0, 0, 0]"),
+    Bug("missing term (dc)", "lstm.step", L.lstm_step_backward, L, "dct = dc + dh", "dct = dh",
+        "dx[0, 0]"),
+    Bug("missing term (the cell carry)", "lstm.sequence", L.lstm_backward, L, "dc[:, t] + gc",
+        "dc[:, t]", "dx[0, 0, 0]"),
+    Bug("missing term (the reset path)", "gru.step[article,reset_before]", G.gru_step_backward,
+        G, " + da_r @ W_hr.T", "", "dh_prev[0, 0]"),
+    Bug("missing keepdims", "normalization.bn", layers.standardize_backward, layers,
+        "(dxhat * xhat).mean(axis=axes, keepdims=True)", "(dxhat * xhat).mean(axis=axes)",
+        "dx[0, 0, 0, 1]"),
+    Bug("missing keepdims", "normalization.bn_train_running", layers.batchnorm_train_backward,
+        layers, "keepdims=True", "keepdims=False", "dx[0, 0, 0, 1]"),
+]  # fmt: skip
 
 
-def _bug_cases() -> list[Any]:
-    return [pytest.param(*bug, id=f"{bug[0]}: {bug[4]}") for bug in BUGS]
-
-
-@pytest.mark.parametrize(("name", "function", "module", "old", "new", "entry"), _bug_cases())
+@pytest.mark.parametrize("bug", BUGS, ids=[f"{b.record}: {b.what}" for b in BUGS])
 def test_a_planted_bug_is_disproven_and_its_entry_named(
-    monkeypatch: pytest.MonkeyPatch,
-    name: str,
-    function: Callable[..., Any],
-    module: Any,
-    old: str,
-    new: str,
-    entry: str,
+    monkeypatch: pytest.MonkeyPatch, bug: Bug
 ) -> None:
-    record = specs.spec(name)
-    broken = mutant(function, old, new)
-    monkeypatch.setattr(module, function.__name__, broken)
-    backward = broken if function is record.backward else record.backward
-    shapes = LAYOUTS.get(name, {}).get("(N, C, H, W)") or record.arg_shapes(
+    record = specs.spec(bug.record)
+    broken = mutant(bug.function, bug.old, bug.new)
+    monkeypatch.setattr(bug.module, bug.function.__name__, broken)
+    backward = broken if bug.function is record.backward else record.backward
+    shapes = LAYOUTS.get(bug.record, {}).get("(N, C, H, W)") or record.arg_shapes(
         **{k: SIZES[k] for k in record.sizes}
     )
-    label = f"{name} with {new!r} for {old!r}"
+    label = f"{bug.record} with {bug.what}: {bug.new!r} for {bug.old!r}"
     result = prove(record.forward, backward, shapes, label=label, names=record.arg_names)
     assert result.status == "disproven", str(result)
-    assert result.entry == entry, str(result)
+    assert result.entry == bug.entry, str(result)
     assert result.value is not None
     assert abs(result.value) > 0
     assert result.residual
+
+
+def test_every_family_has_a_planted_bug() -> None:
+    families = {r.name.split(".")[0] for r in specs.ALL_SPECS}
+    assert {b.record.split(".")[0] for b in BUGS} == families
+    kinds = {b.what.split(" (")[0] for b in BUGS}
+    assert {"missing term", "transposed weight", "missing keepdims"} <= kinds
 
 
 # ----------------------------------------------------------------- the article's literal forms
