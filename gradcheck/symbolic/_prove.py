@@ -22,7 +22,7 @@ from gradcheck.symbolic._swap import Swap, swapped
 from gradcheck.symbolic._unsupported import SymbolicUnsupported
 from gradcheck.symbolic._values import Symbolic, as_expr
 from gradcheck.symbolic._witness import ROUNDING, find_witness
-from gradcheck.symbolic._zero import is_zero, shown
+from gradcheck.symbolic._zero import is_zero, shown, zero_all
 
 __all__ = ["Fixed", "SymbolicProof", "fixed", "prove_vjp"]
 
@@ -421,8 +421,7 @@ def _check_region(
     exacts = vjp(pairs, [s for i in problem.diff for s in problem.args[i].flat])
     progress["entries"] = sum(problem.args[i].size for i in problem.diff)
     progress["done"] = 0
-    for k, i in enumerate(problem.diff):
-        name, syms, g = problem.names[i], problem.args[i], gradients[k]
+    for name, syms, g in _named(problem, gradients):
         if g.shape != syms.shape:
             return {
                 "status": "disproven",
@@ -430,14 +429,23 @@ def _check_region(
                 "reason": f"d{name} has shape {g.shape}; {name} has shape {syms.shape}",
                 "entries": progress["entries"],
             }
-        for index in np.ndindex(syms.shape):
-            budget.tick()
-            exact = exacts[syms[index]]
-            r = as_expr(g[index]) - exact
-            if not is_zero(r, oracle.signs, budget.tick):
-                return _refute(problem, oracle, name, index, r, exact, g, budget, rng, progress)
-            progress["done"] += 1
+    residuals = [
+        (name, index, g, exacts[syms[index]], as_expr(g[index]) - exacts[syms[index]])
+        for k, (name, syms, g) in enumerate(_named(problem, gradients))
+        for index in np.ndindex(syms.shape)
+    ]
+    zero = zero_all([r for *_, r in residuals], oracle.signs, budget.tick)
+    for (name, index, g, exact, r), proven in zip(residuals, zero, strict=True):
+        if not proven:
+            return _refute(problem, oracle, name, index, r, exact, g, budget, rng, progress)
+        progress["done"] += 1
     return None
+
+
+def _named(problem: _Problem, gradients: list[Any]) -> list[tuple[str, Any, Any]]:
+    return [
+        (problem.names[i], problem.args[i], g) for i, g in zip(problem.diff, gradients, strict=True)
+    ]
 
 
 def _refute(

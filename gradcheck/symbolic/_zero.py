@@ -26,7 +26,7 @@ Relations between atoms the normal form does not know (``sqrt(a)**2 = a`` is kno
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 import sympy
@@ -38,7 +38,7 @@ from gradcheck.symbolic._functions import Exp, Sigmoid
 from gradcheck.symbolic._regions import canonical
 from gradcheck.symbolic._unsupported import SymbolicUnsupported
 
-__all__ = ["is_zero", "shown"]
+__all__ = ["is_zero", "shown", "zero_all"]
 
 Tick = Callable[[], None]
 _EXP = (Exp, sympy.exp)
@@ -65,6 +65,17 @@ def is_zero(r: Any, signs: Mapping[Any, int], tick: Tick | None = None) -> bool:
     return is_zero(r, {**signs, key: 1}, tick) and is_zero(r, {**signs, key: -1}, tick)
 
 
+def zero_all(residuals: list[Any], signs: Mapping[Any, int], tick: Tick) -> Iterator[bool]:
+    """`is_zero` of each of many residuals of one region, in order: one ring and one memo for
+    all, so the subexpressions they share (the forward's states, the adjoints of the chain
+    rule) are evaluated once. A residual the shared pass does not show 0 gets `is_zero`."""
+    fields = _Fields(residuals, signs)
+    for r in residuals:
+        tick()
+        num, _ = fields.fraction(r)
+        yield not num or is_zero(r, signs, tick)
+
+
 def _cases(num: Any, den: Any, cases: list[tuple[Any, Any]], tick: Tick) -> bool:
     if not cases:
         return not num
@@ -84,7 +95,7 @@ class _Fields:
     collected first (pass 1), so that one ring holds them all; then it is evaluated (pass 2)."""
 
     def __init__(self, r: Any, signs: Mapping[Any, int]) -> None:
-        self.r, self.signs = r, signs
+        self.r, self.signs = r, signs  # one expression, or a list of them
         self.atoms: dict[Any, Any] = {}  # atom key -> the symbol standing for it
         self.shown: dict[Any, Any] = {}  # that symbol -> the expression it stands for
         self.open: list[Any] = []  # the undecided v of Abs(v), sign(v), σ(c|v|)
@@ -92,7 +103,8 @@ class _Fields:
         self.substitutable = True
         self._seen: set[Any] = set()
         self._resolved: dict[Any, Any] = {}
-        self._collect(r)
+        for e in r if isinstance(r, list) else [r]:
+            self._collect(e)
         for v in self.open:
             self._collect(v)
             for c in self.scaled.get(v, ()):
@@ -185,9 +197,10 @@ class _Fields:
             self._atom(self._resolve(e), self._resolve(e))
 
     # -- pass 2: the fraction ---------------------------------------------------------------
-    def fraction(self) -> tuple[Any, Any]:
-        """``(numerator, denominator)`` of the expression, as ``PolyElement``."""
-        return self._frac(self.r)
+    def fraction(self, e: Any = None) -> tuple[Any, Any]:
+        """``(numerator, denominator)`` of the expression (or of ``e``, one of the list), as
+        ``PolyElement``."""
+        return self._frac(self.r if e is None else e)
 
     def _g(self, key: Any) -> Any:
         return self._gen[self.atoms[key]]
