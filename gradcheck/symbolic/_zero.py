@@ -30,11 +30,9 @@ from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 import sympy
-from sympy.polys.domains import QQ
-from sympy.polys.orderings import lex
-from sympy.polys.rings import PolyRing
 
 from gradcheck.symbolic._functions import Exp, Sigmoid
+from gradcheck.symbolic._poly import Ring
 from gradcheck.symbolic._regions import canonical
 from gradcheck.symbolic._unsupported import SymbolicUnsupported
 
@@ -59,7 +57,7 @@ def is_zero(r: Any, signs: Mapping[Any, int], tick: Tick | None = None) -> bool:
     if not fields.open:
         return False
     if fields.substitutable:
-        return _cases(num, den, [fields.cases(v) for v in fields.open], tick)
+        return _cases(fields.ring, num, den, [fields.cases(v) for v in fields.open], tick)
     key = fields.open[0]
     tick()
     return is_zero(r, {**signs, key: 1}, tick) and is_zero(r, {**signs, key: -1}, tick)
@@ -76,18 +74,18 @@ def zero_all(residuals: list[Any], signs: Mapping[Any, int], tick: Tick) -> Iter
         yield not num or is_zero(r, signs, tick)
 
 
-def _cases(num: Any, den: Any, cases: list[tuple[Any, Any]], tick: Tick) -> bool:
+def _cases(ring: Ring, num: Any, den: Any, cases: list[tuple[Any, Any]], tick: Tick) -> bool:
     if not cases:
         return not num
     (plus, minus), rest = cases[0], cases[1:]
-    n1, d1 = num.compose(plus), den.compose(plus)
-    n2, d2 = num.compose(minus), den.compose(minus)
+    n1, d1 = ring.compose(num, plus), ring.compose(den, plus)
+    n2, d2 = ring.compose(num, minus), ring.compose(den, minus)
     if not d1 or not d2:
         return False
     tick()
     if not (n1 * d2 - n2 * d1):
-        return _cases(n1, d1, rest, tick)
-    return _cases(n1, d1, rest, tick) and _cases(n2, d2, rest, tick)
+        return _cases(ring, n1, d1, rest, tick)
+    return _cases(ring, n1, d1, rest, tick) and _cases(ring, n2, d2, rest, tick)
 
 
 class _Fields:
@@ -110,8 +108,9 @@ class _Fields:
             for c in self.scaled.get(v, ()):
                 self._sigma_key(c * v)
         gens = list(self.atoms.values())
-        self.ring = PolyRing(gens or [sympy.Dummy("unit")], QQ, lex)
+        self.ring = Ring(gens)
         self._gen = dict(zip(gens, self.ring.gens, strict=False))
+        self._number = {g: i for i, g in enumerate(gens)}
         self._memo: dict[Any, tuple[Any, Any]] = {}
 
     # -- pass 1: the atoms ------------------------------------------------------------------
@@ -221,7 +220,7 @@ class _Fields:
         if e.is_Symbol:
             return self._g(e), one
         if e.is_Rational:
-            return self.ring(QQ(int(e.p), int(e.q))), one
+            return self.ring.const(int(e.p), int(e.q)), one
         if e.is_Number:
             raise SymbolicUnsupported(f"the number {e} is not rational: no exact arithmetic")
         if e.func is Sigmoid:
@@ -230,11 +229,11 @@ class _Fields:
             return 2 * self._sigma(2 * self._resolve(e.args[0])) - 1, one
         if e.func in _EXP:
             s = self._sigma(self._resolve(e.args[0]))
-            return _reduce(s, 1 - s)
+            return _reduce(self.ring, s, 1 - s)
         if e.func in _ABS:
             return self._abs(e)
         if e.is_Add:
-            return _sum([self._frac(a) for a in e.args], one)
+            return _sum(self.ring, [self._frac(a) for a in e.args])
         if e.is_Mul:
             lemmas, rest = _stable_forms(e.args)
             num, den = one, one
@@ -243,13 +242,14 @@ class _Fields:
                 num = num * (s * (1 - s)) ** k
             for n, d in (self._frac(a) for a in rest):
                 num, den = num * n, den * d
-            return _reduce(num, den)
+            return _reduce(self.ring, num, den)
         if e.is_Pow and e.exp.is_Integer:
             n, d = self._frac(e.base)
             k = int(e.exp)
             if k < 0 and not n:
                 raise SymbolicUnsupported(f"division by {e.base}, which is identically 0")
-            return _reduce(n**k, d**k) if k >= 0 else _reduce(d ** (-k), n ** (-k))
+            r = self.ring
+            return _reduce(r, n**k, d**k) if k >= 0 else _reduce(r, d ** (-k), n ** (-k))
         if e.is_Pow and e.exp.is_Rational:
             root = self._g(("root", self._resolve(e.base), e.exp.q))
             p = int(e.exp.p)
@@ -265,7 +265,7 @@ class _Fields:
             return (g if e.func is sympy.Abs else flip * g), self.ring.one
         s = flip * self.signs[key]
         if e.func is sympy.sign:
-            return self.ring(s), self.ring.one
+            return self.ring.const(s), self.ring.one
         n, d = self._frac(e.args[0])
         return n * s, d
 
@@ -278,15 +278,15 @@ class _Fields:
         plus: list[tuple[Any, Any]] = []
         minus: list[tuple[Any, Any]] = []
         if (sympy.Abs, v) in self.atoms:
-            g = self._g((sympy.Abs, v))
+            g = self._number[self.atoms[(sympy.Abs, v)]]
             plus.append((g, n))
             minus.append((g, -n))
         if (sympy.sign, v) in self.atoms:
-            g = self._g((sympy.sign, v))
+            g = self._number[self.atoms[(sympy.sign, v)]]
             plus.append((g, self.ring.one))
             minus.append((g, -self.ring.one))
         for c in self.scaled.get(v, ()):
-            g = self._g(("sigma", c * sympy.Abs(v)))
+            g = self._number[self.atoms[("sigma", c * sympy.Abs(v))]]
             s = self._sigma(c * v)
             plus.append((g, s))
             minus.append((g, 1 - s))
@@ -325,8 +325,9 @@ def _stable_forms(factors: tuple[Any, ...]) -> tuple[list[tuple[Any, int]], list
     return lemmas, [f for f in factors if f not in used]
 
 
-def _sum(parts: list[tuple[Any, Any]], one: Any) -> tuple[Any, Any]:
+def _sum(ring: Ring, parts: list[tuple[Any, Any]]) -> tuple[Any, Any]:
     """Σ n_i/d_i over a common denominator (equal ones shared, dividing ones absorbed)."""
+    one = ring.one
     num, den = parts[0]
     for n, d in parts[1:]:
         if d == den:
@@ -336,30 +337,30 @@ def _sum(parts: list[tuple[Any, Any]], one: Any) -> tuple[Any, Any]:
         elif den == one:
             num, den = num * d + n, d
         else:
-            q, rem = den.div(d)
+            q, rem = ring.div(den, d)
             if not rem:
                 num = num + n * q
             else:
-                q, rem = d.div(den)
+                q, rem = ring.div(d, den)
                 num, den = (num * q + n, d) if not rem else (num * d + n * den, den * d)
-    return _reduce(num, den)
+    return _reduce(ring, num, den)
 
 
-def _reduce(num: Any, den: Any) -> tuple[Any, Any]:
+def _reduce(ring: Ring, num: Any, den: Any) -> tuple[Any, Any]:
     """``num/den`` with a common monomial factor removed, or the division done when exact."""
-    one = den.ring.one
+    one = ring.one
     if not num:
         return num, one
     if den == one:
         return num, den
-    if den.is_monomial:
+    if ring.is_monomial(den):
         (dm,), lead = den.monoms(), den.coeffs()[0]
         common = tuple(min(e) for e in zip(dm, *num.monoms(), strict=True))
         if any(common):
-            num = num.exquo(den.ring.from_dict({common: QQ(1)}))
-            den = den.ring.from_dict({tuple(a - b for a, b in zip(dm, common, strict=True)): lead})
+            num, _ = ring.div(num, ring.monomial(common, 1))
+            den = ring.monomial(tuple(a - b for a, b in zip(dm, common, strict=True)), lead)
         return num, den
-    q, rem = num.div(den)
+    q, rem = ring.div(num, den)
     return (q, one) if not rem else (num, den)
 
 
@@ -370,12 +371,14 @@ def shown(r: Any, signs: Mapping[Any, int], limit: int = 600) -> str:
         fields = _Fields(r, signs)
         num, den = fields.fraction()
         names, legend = _names(fields.shown)
+        ring = fields.ring
         if len(num) <= 60 and len(den) <= 8:
-            n = sympy.expand(num.as_expr().xreplace(names))
-            text = str(sympy.factor(n / den.as_expr().xreplace(names)))
+            n = sympy.expand(ring.as_expr(num).xreplace(names))
+            text = str(sympy.factor(n / ring.as_expr(den).xreplace(names)))
         else:
-            head = num.ring.from_dict(dict(num.terms()[:4])).as_expr().xreplace(names)
-            text = f"({len(num)} terms) {head} + …" + ("" if den == 1 else " over a denominator")
+            head = ring.as_expr(ring.head(num, 4)).xreplace(names)
+            more = "" if den == ring.one else " over a denominator"
+            text = f"({len(num)} terms) {head} + …{more}"
         used = [f"{k} = {v}" for k, v in legend if k in text]
         text += f", where {'; '.join(used)}" if used else ""
     except Exception as exc:  # the display must never hide the verdict
