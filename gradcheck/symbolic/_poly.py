@@ -12,11 +12,11 @@ from typing import Any
 
 import sympy
 
+flint: Any
 try:  # the [symbolic] extra brings python-flint; without it sympy's rings do the same, slower
-    import flint as _flint
+    import flint
 except ImportError:  # pragma: no cover - exercised where python-flint is not installed
-    _flint = None
-flint: Any = _flint
+    flint = None
 
 __all__ = ["Ring"]
 
