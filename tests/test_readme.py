@@ -66,3 +66,16 @@ def test_the_readme_example_project_is_proven_by_gradcheck_prove(tmp_path):
     for line in ("RNN-STEP  Backward of my tanh RNN step", "CONTRACT  A contraction shrinks"):
         assert line in res.stdout, res.stdout
     assert (tmp_path / "build" / "proof" / "proof.md").is_file()
+
+
+def test_the_prove_your_own_layer_snippet_prints_what_the_readme_says():
+    section = _section("Prove your own layer for all inputs")
+    code, printed = re.findall(r"```(?:python)?\n(.*?)```", section, re.S)[:2]
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        exec(compile(code, "README.md", "exec"), {})  # the README's own code, unchanged
+
+    def timeless(text: str) -> str:
+        return re.sub(r"\(\d+\.\d+ s\)", "(… s)", text).strip()
+
+    assert timeless(out.getvalue()) == timeless(printed)

@@ -431,3 +431,17 @@ def test_the_report_shows_the_symbolic_status_of_each_id():
     data = json.loads(render_json(doc))
     assert data["ids"]["A-1"]["symbolic"]["status"] == "disproven"
     assert data["ids"]["A-2"]["symbolic"]["status"] == "not attempted"
+
+
+def test_without_python_flint_sympys_rings_give_the_same_verdicts(monkeypatch):
+    from gradcheck.symbolic import _poly
+
+    monkeypatch.setattr(_poly, "flint", None)
+    assert prove_vjp(dense_forward, dense_backward, [(2, 2), (2, 2), (2,)]).status == "proven"
+    wrong = prove_vjp(relu_forward, lambda dy, x: (dy,), [(2,)])
+    assert wrong.status == "disproven"
+    assert wrong.entry == "dx[0]"
+    x = sympy.Symbol("x", real=True)
+    stable = Exp(-sympy.Abs(x)) / (1 + Exp(-sympy.Abs(x))) ** 2
+    assert is_zero(stable - Sigmoid(x) * (1 - Sigmoid(x)), {})
+    assert not is_zero(stable - Sigmoid(x), {})
