@@ -21,6 +21,16 @@ formulas proven or disproven (issue 16).
    use (the output form y'(1−y'), the staged BN backward, RNN-4's explicit Jacobian products,
    LSTM-4's "f_t + ∂f_t/∂c_{t−1}·c_{t−1} + …", GRU's (1 − z_t), tanh as a rescaled sigmoid),
    it is proven or disproven too; an erratum shows up as a disproven formula and its residual.
+
+Mutation testing (``tools/mutation.py``, ``tox -e mutation``) takes the records' proofs as one
+more killer, one line in its ``KILLERS``::
+
+    Killer("symbolic prover", (*_PYTEST, "{tests}/test_symbolic.py", "-k",
+                               "every_record_is_proven and ({k})"), pytest=True),
+
+(or ``--killer "symbolic=python -m pytest -x -q {tests}/test_symbolic.py -k
+'every_record_is_proven and ({k})'"``): a mutant of a backward that changes its value anywhere
+is disproven, deterministically, whatever the numeric tests drew.
 """
 
 from __future__ import annotations
