@@ -71,7 +71,8 @@ def zero_all(residuals: list[Any], signs: Mapping[Any, int], tick: Tick) -> Iter
     for r in residuals:
         tick()
         num, _ = fields.fraction(r)
-        yield not num or is_zero(r, signs, tick)
+        # with no undecided |v| anywhere, is_zero would compute this same fraction again
+        yield not num or (bool(fields.open) and is_zero(r, signs, tick))
 
 
 def _cases(ring: Ring, num: Any, den: Any, cases: list[tuple[Any, Any]], tick: Tick) -> bool:
@@ -374,7 +375,9 @@ def shown(r: Any, signs: Mapping[Any, int], limit: int = 600) -> str:
         ring = fields.ring
         if len(num) <= 60 and len(den) <= 8:
             n = sympy.expand(ring.as_expr(num).xreplace(names))
-            text = str(sympy.factor(n / ring.as_expr(den).xreplace(names)))
+            e = n / ring.as_expr(den).xreplace(names)
+            # factoring is what makes a residual readable, and cheap in few symbols
+            text = str(sympy.factor(e) if len(e.free_symbols) <= 12 else sympy.factor_terms(e))
         else:
             head = ring.as_expr(ring.head(num, 4)).xreplace(names)
             more = "" if den == ring.one else " over a denominator"
@@ -396,7 +399,8 @@ def _names(
     short: dict[Any, Any] = {}
     legend: list[tuple[str, str]] = []
     for expr in shown.values():
-        for node in sympy.preorder_traversal(expr):
+        near = [expr, *expr.args, *(a for b in expr.args for a in b.args)]  # the call, not inside
+        for node in near:
             if (node.is_Function or node.is_Pow) and node not in short and len(str(node)) > longest:
                 short[node] = sympy.Symbol(f"A{len(legend) + 1}")
                 legend.append((str(short[node]), str(node)))
