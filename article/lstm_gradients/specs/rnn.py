@@ -47,6 +47,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from lstm_gradients.specs._spec import Spec
+from lstm_gradients.specs.activations import sigmoid, sigmoid_prime, tanh_prime
 
 Array = NDArray[np.float64]
 
@@ -93,13 +94,15 @@ __all__ = [
 
 
 class RNNStepCache(NamedTuple):
-    """The cache of `rnn_step_forward`: the step's inputs and its new state s_t."""
+    """The cache of `rnn_step_forward`: the step's inputs, its new state s_t and its
+    pre-activation a_t (the backward takes tanh' from a_t, not from s_t: see there)."""
 
     x: Array
     s_prev: Array
     W_x: Array
     W_s: Array
     s: Array
+    a: Array
 
 
 class RNNCache(NamedTuple):
@@ -122,8 +125,9 @@ def rnn_step_forward(
     Shapes: ``x`` (N, D), ``s_prev`` (N, H), ``W_x`` (D, H), ``W_s`` (H, H), ``b`` (H,);
     returns ``s`` (N, H) and the cache for `rnn_step_backward`.
     """
-    s = np.tanh(x @ W_x + s_prev @ W_s + b)
-    return s, RNNStepCache(x, s_prev, W_x, W_s, s)
+    a = x @ W_x + s_prev @ W_s + b
+    s = np.tanh(a)
+    return s, RNNStepCache(x, s_prev, W_x, W_s, s, a)
 
 
 def rnn_step_backward(ds: Array, cache: RNNStepCache) -> tuple[Array, ...]:
@@ -134,8 +138,13 @@ def rnn_step_backward(ds: Array, cache: RNNStepCache) -> tuple[Array, ...]:
     :math:`dx = da\,W_x^\top`, :math:`ds_{t-1} = da\,W_s^\top = ds\,J_t` (the step Jacobian of
     RNN-3 acting on a row), :math:`dW_x = x^\top da`, :math:`dW_s = s_{t-1}^\top da`,
     :math:`db = \sum_n da`. Shapes as the arguments of `rnn_step_forward`.
+
+    :math:`\tanh'(a)` is `specs.activations.tanh_prime` of the pre-activation: the output form
+    :math:`1-s_t^2` the derivation writes is exactly 0.0 once :math:`s_t` rounds to ±1
+    (|a| ≳ 19), although :math:`\tanh'(20)\approx1.7\times10^{-17}`, and loses relative
+    accuracy ε/(1−s²) before that.
     """
-    da = ds * (1.0 - cache.s**2)
+    da = ds * tanh_prime(cache.a)
     return da @ cache.W_x.T, da @ cache.W_s.T, cache.x.T @ da, cache.s_prev.T @ da, da.sum(axis=0)
 
 
@@ -200,11 +209,13 @@ class OutputCache(NamedTuple):
 
 
 class OutputSigmoidCache(NamedTuple):
-    """The cache of `output_sigmoid_forward`: its inputs and the output o."""
+    """The cache of `output_sigmoid_forward`: its inputs, the output o and its pre-activation
+    β = s W_o (σ' is taken from β)."""
 
     s: Array
     W_o: Array
     o: Array
+    beta: Array
 
 
 class LossCache(NamedTuple):
@@ -253,17 +264,19 @@ def output_sigmoid_forward(s: Array, W_o: Array) -> tuple[Array, OutputSigmoidCa
     (article orientation), still without a Jacobian product; :math:`\sigma'\le\frac14`.
     Shapes as `output_forward`.
     """
-    o = 1.0 / (1.0 + np.exp(-(s @ W_o)))
-    return o, OutputSigmoidCache(s, W_o, o)
+    beta = s @ W_o
+    o = sigmoid(beta)  # overflow-free, where 1/(1 + exp(-β)) overflows exp for β < -709
+    return o, OutputSigmoidCache(s, W_o, o, beta)
 
 
 def output_sigmoid_backward(do: Array, cache: OutputSigmoidCache) -> tuple[Array, Array]:
-    r"""Backward of `output_sigmoid_forward`: ``(ds, dW_o)`` with :math:`\varphi'=o(1-o)`.
+    r"""Backward of `output_sigmoid_forward`: ``(ds, dW_o)`` with :math:`\varphi'=\sigma'(\beta)`.
 
-    :math:`d\beta = do\odot o\odot(1-o)`, :math:`ds = d\beta\,W_o^\top`,
-    :math:`dW_o=\sum_{n,t}s_t^\top d\beta_t` (ours, H×K).
+    :math:`d\beta = do\odot\sigma'(\beta)`, :math:`ds = d\beta\,W_o^\top`,
+    :math:`dW_o=\sum_{n,t}s_t^\top d\beta_t` (ours, H×K). σ' is `specs.activations.sigmoid_prime`
+    of β: the output form :math:`o(1-o)` is exactly 0.0 once o rounds to 1 (β ≳ 36.7; ERR-4).
     """
-    dbeta = do * cache.o * (1.0 - cache.o)
+    dbeta = do * sigmoid_prime(cache.beta)
     return dbeta @ cache.W_o.T, np.einsum("nth,ntk->hk", cache.s, dbeta)
 
 
