@@ -44,7 +44,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from lstm_gradients.specs import _elementwise as ew
-from lstm_gradients.specs._spec import Spec
+from lstm_gradients.specs._spec import Layout, Spec
 
 Array = NDArray[np.float64]
 
@@ -302,6 +302,13 @@ def _elementwise(N: int, D: int) -> tuple[tuple[int, int]]:
     return ((N, D),)
 
 
+# "Shapes: any": besides a batch (N, D), a vector and a batch of sequences (N, T, D)
+_ANY_SHAPE = (
+    Layout("(n,)", lambda n: ((n,),), {"n": (1, 6)}),
+    Layout("(N, T, D)", lambda N, T, D: ((N, T, D),), {"N": (1, 3), "T": (1, 3), "D": (1, 3)}),
+)
+
+
 SPECS: tuple[Spec, ...] = (
     Spec(
         "act.sigmoid",
@@ -313,6 +320,8 @@ SPECS: tuple[Spec, ...] = (
         _elementwise,
         {"N": (1, 4), "D": (1, 6)},
         _moderate,
+        _ANY_SHAPE,
+        "(N, D)",
     ),
     Spec(
         "act.tanh",
@@ -324,6 +333,8 @@ SPECS: tuple[Spec, ...] = (
         _elementwise,
         {"N": (1, 4), "D": (1, 6)},
         _moderate,
+        _ANY_SHAPE,
+        "(N, D)",
     ),
     Spec(
         "act.relu",
@@ -335,5 +346,7 @@ SPECS: tuple[Spec, ...] = (
         _elementwise,
         {"N": (1, 4), "D": (1, 6)},
         _away_from_kink,
+        _ANY_SHAPE,
+        "(N, D)",
     ),
 )
