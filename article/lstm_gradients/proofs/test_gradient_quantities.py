@@ -30,7 +30,7 @@ from lstm_gradients.specs.normalization import (
 )
 
 ACTIVATIONS = ("relu", "tanh", "linear")
-L, WIDTH, BATCH = 3, 3, 4  # small: a full FD check of every layer costs ~100 forward passes
+L, WIDTH, BATCH = 3, 3, 6  # small: a full FD check of every layer costs ~150 forward passes
 
 
 def _layer_inputs(net: BNDeepNet) -> list[np.ndarray]:
@@ -43,6 +43,14 @@ def _away_from_kinks(net: BNDeepNet) -> bool:
     crosses its kink while the checker differentiates (the other activations are smooth)."""
     _, tape = bn_deep_forward(net, net.h0)
     return net.activation != "relu" or all(np.abs(z).min() >= 1e-3 for _, _, z in tape)
+
+
+def _may_vanish(act: str, k: int) -> tuple[str, ...]:
+    """ReLU only, below the last layer: when a ReLU layer leaves one live row (each feature
+    positive in one sample only; seen at batch 4), the next BN standardises columns c·e_i,
+    which does not depend on c: the gradient to every earlier layer is 0 up to the ε term
+    (‖∇h_0‖ = 1.3e-9 measured), and the checker rightly calls it vacuous."""
+    return (f"h_{k}",) if act == "relu" and k < L - 1 else ()
 
 
 @pytest.mark.proves("NORM-13", "PLOT-D")
@@ -63,7 +71,7 @@ def test_each_layer_gradient_of_the_deep_bn_net_is_its_vjp(act: str, seed: int) 
             return (bn_deep_gradients(net, g, tape)[0],)
 
         res = gradcheck.check_vjp(forward, backward, (h,), seed=seed, names=(f"h_{k}",))
-        assert_pass(res)
+        assert_pass(res, may_vanish=_may_vanish(act, k))
     _, tape = bn_deep_forward(net, net.h0)
     grads = bn_deep_gradients(net, net.g, tape)
     norms = bn_deep_gradient_norms(L, WIDTH, BATCH, act, np.random.default_rng(seed))
