@@ -397,7 +397,12 @@ def rnn_unrolled(x: Array, s_0: Array, W_x: Array, W_s: Array, b: Array) -> Arra
 # ---------------------------------------------------------------------------------------------
 
 
-def step_jacobian(s_j: Array, W_s: Array) -> Array:
+def _tanh_prime(s: Array, a: Array | None) -> Array:
+    """tanh' at a state: from its pre-activation ``a`` when known (stable), else 1 − s²."""
+    return 1.0 - s**2 if a is None else tanh_prime(a)
+
+
+def step_jacobian(s_j: Array, W_s: Array, a_j: Array | None = None) -> Array:
     r"""The step Jacobian (RNN-3), :math:`J_j=\partial s_j/\partial s_{j-1}`.
 
     .. math::  J_j = \mathrm{diag}(1-s_j^2)\,W_s^\top
@@ -409,36 +414,43 @@ def step_jacobian(s_j: Array, W_s: Array) -> Array:
     article's transposed, hence :math:`W_s^\top` here (= the article's :math:`W_s`).
 
     Shapes: ``s_j`` (..., H) (any leading batch axes), ``W_s`` (H, H); returns (..., H, H).
+    With the pre-activation ``a_j`` (shaped like ``s_j``), :math:`1-s_j^2` is evaluated as
+    tanh'(a_j) (`specs.activations.tanh_prime`), which keeps its digits where s_j rounds to ±1;
+    the functions below pass it.
     """
-    return (1.0 - s_j**2)[..., :, None] * W_s.T
+    return _tanh_prime(s_j, a_j)[..., :, None] * W_s.T
 
 
-def state_jacobian(s: Array, W_s: Array, t: int, k: int) -> Array:
+def state_jacobian(s: Array, W_s: Array, t: int, k: int, a: Array | None = None) -> Array:
     r"""The ordered product (RNN-3) :math:`\partial s_t/\partial s_k=J_tJ_{t-1}\cdots J_{k+1}`.
 
     Article: ``\prod_{j=i+1}^{t}\frac{\partial s_j}{\partial s_{j-1}}``, with the latest step
     on the left (the :math:`J_j` do not commute, ERR-10); the identity when ``k == t``.
     ``s`` (T, H) holds :math:`s_1…s_T` of one sequence (``s[j-1]`` = :math:`s_j`);
-    ``0 <= k <= t <= T``. Returns (H, H).
+    ``0 <= k <= t <= T``; ``a`` (T, H), the pre-activations, optional (`step_jacobian`).
+    Returns (H, H).
     """
     if not 0 <= k <= t <= s.shape[0]:
         raise ValueError(f"need 0 <= k <= t <= T, got k={k}, t={t}, T={s.shape[0]}")
     P = np.eye(W_s.shape[0])
     for j in range(t, k, -1):
-        P = P @ step_jacobian(s[j - 1], W_s)
+        P = P @ step_jacobian(s[j - 1], W_s, None if a is None else a[j - 1])
     return P
 
 
-def direct_partials(x_i: Array, s_prev: Array, s_i: Array) -> tuple[Array, Array, Array]:
+def direct_partials(
+    x_i: Array, s_prev: Array, s_i: Array, a_i: Array | None = None
+) -> tuple[Array, Array, Array]:
     r"""The direct partials :math:`\partial^+s_i/\partial(W_x, W_s, b)`, :math:`s_{i-1}` frozen.
 
     The article's last factor ``\frac{\partial s_i}{\partial W_x}`` read as the **direct**
     (explicit) partial (ERR-10). As Jacobians of the H-vector :math:`s_i` with respect to our
     weight arrays: ``dW_x`` (H, D, H) with ``[a, d, c]`` :math:`=\delta_{ac}(1-s_i[a]^2)x_i[d]`,
     ``dW_s`` (H, H, H) with ``[a, e, c]`` :math:`=\delta_{ac}(1-s_i[a]^2)s_{i-1}[e]`, ``db``
-    (H, H) :math:`=\mathrm{diag}(1-s_i^2)`. Inputs: ``x_i`` (D,), ``s_prev`` (H,), ``s_i`` (H,).
+    (H, H) :math:`=\mathrm{diag}(1-s_i^2)`. Inputs: ``x_i`` (D,), ``s_prev`` (H,), ``s_i`` (H,),
+    and optionally the pre-activation ``a_i`` (H,) (`step_jacobian`).
     """
-    g = np.diag(1.0 - s_i**2)  # [a, c]
+    g = np.diag(_tanh_prime(s_i, a_i))  # [a, c]
     return (
         np.einsum("ac,d->adc", g, x_i),
         np.einsum("ac,e->aec", g, s_prev),
@@ -451,10 +463,11 @@ def direct_partials(x_i: Array, s_prev: Array, s_i: Array) -> tuple[Array, Array
 # ---------------------------------------------------------------------------------------------
 
 
-def _states(x: Array, s_0: Array, W_x: Array, W_s: Array, b: Array) -> Array:
-    """The states s_1 … s_T of one sequence, (T, H), by `rnn_forward`."""
-    s: Array = rnn_forward(x[None], s_0[None], W_x, W_s, b)[0][0]
-    return s
+def _states(x: Array, s_0: Array, W_x: Array, W_s: Array, b: Array) -> tuple[Array, Array]:
+    """The states s_1 … s_T of one sequence and their pre-activations, each (T, H), by
+    `rnn_forward`."""
+    s, cache = rnn_forward(x[None], s_0[None], W_x, W_s, b)
+    return s[0], np.stack([step.a[0] for step in cache.steps])
 
 
 def article_dEt_dparams(
@@ -476,15 +489,16 @@ def article_dEt_dparams(
     Shapes: ``x`` (T, D), ``s_0`` (H,), ``y`` (T, K), weights as `rnn_loss_forward`,
     ``1 <= t <= T``. Returns gradients shaped (and oriented) like ``W_x, W_s, b``.
     """  # noqa: E501 (the article's LaTeX stays on one line so it can be grepped)
-    s = _states(x, s_0, W_x, W_s, b)
+    s, a = _states(x, s_0, W_x, W_s, b)
     dEt_dot = (s[t - 1] @ W_o - y[t - 1])[None, :]  # 1 x K
     row = dEt_dot @ W_o.T  # (dE_t/do_t)(do_t/ds_t): 1 x H
     dtype = np.result_type(x, s_0, W_x, W_s, b, W_o, y)  # object for symbolic arrays
     grads = [np.zeros(W_x.size, dtype), np.zeros(W_s.size, dtype), np.zeros(b.size, dtype)]
     for i in range(1, t + 1):
         s_prev = s_0 if i == 1 else s[i - 2]
-        through = row @ state_jacobian(s, W_s, t, i)  # 1 x H
-        for g, part in zip(grads, direct_partials(x[i - 1], s_prev, s[i - 1]), strict=True):
+        through = row @ state_jacobian(s, W_s, t, i, a)  # 1 x H
+        parts = direct_partials(x[i - 1], s_prev, s[i - 1], a[i - 1])
+        for g, part in zip(grads, parts, strict=True):
             g += (through @ part.reshape(part.shape[0], -1))[0]
     return grads[0].reshape(W_x.shape), grads[1].reshape(W_s.shape), grads[2]
 
@@ -557,14 +571,14 @@ def per_lag_contributions(
     One sequence as `article_dEt_dparams`. Returns ``(norms, bounds)``, each (t,), index
     ``i-1`` for term i.
     """
-    s = _states(x, s_0, W_x, W_s, b)
+    s, a = _states(x, s_0, W_x, W_s, b)
     back = W_o @ (s[t - 1] @ W_o - y[t - 1])  # W_o^{art T}(o_t - y_t), (H,)
     rho = float(np.linalg.norm(W_s, 2))
     norms = np.empty(t)
     bounds = np.empty(t)
     for i in range(1, t + 1):
-        delta = state_jacobian(s, W_s, t, i).T @ back
-        norms[i - 1] = np.linalg.norm(np.outer(delta * (1.0 - s[i - 1] ** 2), x[i - 1]))
+        delta = state_jacobian(s, W_s, t, i, a).T @ back
+        norms[i - 1] = np.linalg.norm(np.outer(delta * tanh_prime(a[i - 1]), x[i - 1]))
         bounds[i - 1] = rho ** (t - i) * np.linalg.norm(back) * np.linalg.norm(x[i - 1])
     return norms, bounds
 
@@ -578,13 +592,13 @@ def jacobian_norms_by_lag(
     :math:`\rho^L` line of RNN-7. Accumulates :math:`P_L=P_{L-1}J_{t-L+1}` (O(tH³)).
     ``x`` (T, D), ``s_0`` (H,); ``t`` defaults to T. Returns (t+1,).
     """
-    s = _states(x, s_0, W_x, W_s, b)
+    s, a = _states(x, s_0, W_x, W_s, b)
     t = s.shape[0] if t is None else t
     P = np.eye(W_s.shape[0])
     out = np.empty(t + 1)
     out[0] = 1.0
     for L in range(1, t + 1):
-        P = P @ step_jacobian(s[t - L], W_s)
+        P = P @ step_jacobian(s[t - L], W_s, a[t - L])
         out[L] = np.linalg.norm(P, 2)
     return out
 
