@@ -340,13 +340,11 @@ def campaign(
     unmutated package, which every killer must pass (else the campaign would count as kills
     what are failures of the suite or of the set-up)."""
     _prepare()
-    module = chosen[0].module
-    original = Mutant(module, "(none)", 0, 0, "the unmutated package", _text(module))
-    log = WORK / "original.log"
-    failed = judge(len(chosen), original, killers, timeout, keep_log=log)
-    if failed:
-        raise SystemExit(f"the unmutated package fails the killer {failed!r}: see {log}")
-    pending = list(enumerate(chosen))
+    originals = [
+        Mutant(module, "(unmutated)", 0, 0, "the unmutated package", _text(module))
+        for module in dict.fromkeys(m.module for m in chosen)
+    ]
+    pending = list(enumerate(originals + chosen))
     running: dict[int, tuple[int, Mutant, float]] = {}
     verdicts: list[Verdict] = []
     while pending or running:
@@ -354,7 +352,8 @@ def campaign(
             n, m = pending.pop(0)
             pid = os.fork()
             if pid == 0:
-                killed_by = judge(n, m, killers, timeout)
+                log = WORK / f"{n}.log" if m.function == "(unmutated)" else None
+                killed_by = judge(n, m, killers, timeout, keep_log=log)
                 (WORK / f"{n}.verdict").write_text(killed_by or "", encoding="utf-8")
                 os._exit(0)
             running[pid] = (n, m, time.monotonic())
@@ -364,6 +363,16 @@ def campaign(
         text = path.read_text(encoding="utf-8") if path.exists() else "worker crashed"
         path.unlink(missing_ok=True)
         v = Verdict(m, text or None, time.monotonic() - started)
+        if m.function == "(unmutated)":
+            if v.killed_by:
+                for other in running:
+                    os.kill(other, 9)
+                raise SystemExit(
+                    f"the unmutated {m.module} fails the killer {v.killed_by!r}: see "
+                    f"{WORK / f'{n}.log'} (a suite that fails on the original kills nothing)"
+                )
+            print(f"the unmutated {m.module} passes every killer ({v.seconds:.0f} s)", flush=True)
+            continue
         verdicts.append(v)
         state = f"killed by {v.killed_by}" if v.killed_by else "SURVIVED"
         print(
