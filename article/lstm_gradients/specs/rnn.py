@@ -537,7 +537,9 @@ def output_grad_bound(o_t: Array, y_t: Array, H: int) -> float:
     return float(np.sqrt(H) * np.linalg.norm(o_t - y_t))
 
 
-def vanishing_bounds(s: Array, W_s: Array, t: int, k: int) -> tuple[float, float]:
+def vanishing_bounds(
+    s: Array, W_s: Array, t: int, k: int, a: Array | None = None
+) -> tuple[float, float]:
     r"""Pascanu et al.'s vanishing bound (RNN-7) for :math:`\|\partial s_t/\partial s_k\|_2`.
 
     Article: "重点是如果值比较小,而且又经过矩阵连乘,梯度值迅速收缩,最后可能会造成梯度消失".
@@ -547,13 +549,14 @@ def vanishing_bounds(s: Array, W_s: Array, t: int, k: int) -> tuple[float, float
                \le \rho^{\,t-k},\qquad \rho=\sigma_{\max}(W_s).
 
     Returns ``(tight, loose)`` = (the middle product, :math:`\rho^{t-k}`). ``s`` (T, H) of one
-    sequence. Pascanu et al. (2013) §2.1: vanishing is sufficient for :math:`\lambda_1<1/\gamma`,
+    sequence; ``a`` (T, H), its pre-activations, optional (tanh' from them, `step_jacobian`).
+    Pascanu et al. (2013) §2.1: vanishing is sufficient for :math:`\lambda_1<1/\gamma`,
     γ = 1 for tanh (:math:`\tanh'\le1`).
     """
     rho = float(np.linalg.norm(W_s, 2))
     tight = 1.0
     for j in range(k + 1, t + 1):
-        tight *= float(np.max(1.0 - s[j - 1] ** 2)) * rho
+        tight *= float(np.max(_tanh_prime(s[j - 1], None if a is None else a[j - 1]))) * rho
     return tight, rho ** (t - k)
 
 
