@@ -95,9 +95,12 @@ KILLERS: list[Killer] = [
     Killer("50-digit reference", (*_PYTEST, "{tests}/test_high_precision.py", "-k", "{k}"), True),
 ]
 
-#: the killers run Hypothesis' ``ci`` settings (derandomized, 50 examples: what CI runs) without
-#: the shrink phase: shrinking changes no verdict, only how a failure is reported
-PROFILE = "mutation"
+#: Two passes. Every mutant first meets a quick profile: derandomized, 10 examples, no shrinking
+#: (most mutants fail on the first example; shrinking changes no verdict, only the report). A
+#: failure there is a genuine failure of a suite test, so a kill. The survivors are judged
+#: again under the ``ci`` settings (derandomized, 50 examples: what CI runs), still without
+#: shrinking; only a mutant that survives both is a survivor.
+QUICK, CONFIRM = ("mutation-quick", 10), ("mutation-ci", 50)
 
 #: mutant id -> why it computes the same function as the original (reviewed by hand)
 EQUIVALENT: dict[str, str] = {}
@@ -319,30 +322,51 @@ def _prepare() -> None:
     import pytest  # noqa: F401
     import scipy.special  # noqa: F401
 
-    # gradcheck.profiles' "ci" (derandomized, 50 examples, no database), without shrinking
-    hypothesis.settings.register_profile(
-        PROFILE,
-        max_examples=50,
-        derandomize=True,
-        database=None,
-        deadline=None,
-        suppress_health_check=[hypothesis.HealthCheck.too_slow],
-        phases=[hypothesis.Phase.explicit, hypothesis.Phase.reuse, hypothesis.Phase.generate],
-    )
-    os.environ["HYPOTHESIS_PROFILE"] = PROFILE
+    # gradcheck.profiles' "ci" (derandomized, no database), without shrinking
+    for name, examples in (QUICK, CONFIRM):
+        hypothesis.settings.register_profile(
+            name,
+            max_examples=examples,
+            derandomize=True,
+            database=None,
+            deadline=None,
+            suppress_health_check=[hypothesis.HealthCheck.too_slow],
+            phases=[hypothesis.Phase.explicit, hypothesis.Phase.reuse, hypothesis.Phase.generate],
+        )
     os.environ["CI"] = "true"
 
 
 def campaign(
     chosen: list[Mutant], killers: list[Killer], jobs: int, timeout: float
 ) -> list[Verdict]:
+    """The quick pass over every mutant (and the unmutated modules), then the ci pass over the
+    survivors (`QUICK`, `CONFIRM`)."""
+    _prepare()
+    first = _pass(chosen, killers, jobs, timeout, QUICK[0], check_originals=True)
+    again = [v.mutant for v in first if not v.killed_by]
+    if not again:
+        return first
+    print(f"{len(again)} survivors of the quick pass: judged again under ci settings", flush=True)
+    confirmed = {v.mutant.id: v for v in _pass(again, killers, jobs, timeout, CONFIRM[0])}
+    return [confirmed.get(v.mutant.id, v) for v in first]
+
+
+def _pass(
+    chosen: list[Mutant],
+    killers: list[Killer],
+    jobs: int,
+    timeout: float,
+    profile: str,
+    check_originals: bool = False,
+) -> list[Verdict]:
     """Judge every mutant, ``jobs`` at a time, each in a forked worker process; first the
     unmutated package, which every killer must pass (else the campaign would count as kills
     what are failures of the suite or of the set-up)."""
-    _prepare()
+    os.environ["HYPOTHESIS_PROFILE"] = profile
     originals = [
         Mutant(module, "(unmutated)", 0, 0, "the unmutated package", _text(module))
         for module in dict.fromkeys(m.module for m in chosen)
+        if check_originals
     ]
     pending = list(enumerate(originals + chosen))
     running: dict[int, tuple[int, Mutant, float]] = {}
@@ -400,7 +424,8 @@ def report(verdicts: list[Verdict], seconds: float) -> str:
         f"- equivalent (listed below, with the reason): {len(equivalent)}",
         f"- killed: {len(killed)} of {len(counted)} non-equivalent: **{score:.1f} %**",
         f"- survivors: {len(survivors)}",
-        f"- killers: {', '.join(k.name for k in KILLERS)}; wall time {seconds / 60:.0f} min",
+        f"- killers, in order: {', '.join(k.name for k in KILLERS)}; every mutant under a quick "
+        f"profile ({QUICK[1]} examples), the survivors again under ci settings ({CONFIRM[1]})",
         "",
         "## Survivors",
         "",
@@ -419,6 +444,23 @@ def report(verdicts: list[Verdict], seconds: float) -> str:
     return "\n".join(lines) + "\n"
 
 
+_LINE = re.compile(r"^\[\d+/\d+\] (\S+) \(.*\): (?:killed by (.*)|SURVIVED), (\d+) s$")
+
+
+def verdicts_from_logs(logs: list[Path], chosen: list[Mutant]) -> list[Verdict]:
+    """The verdicts printed by earlier runs (the progress lines), for the mutants ``chosen``;
+    every chosen mutant must have one."""
+    seen: dict[str, tuple[str | None, float]] = {}
+    for log in logs:
+        for line in log.read_text(encoding="utf-8").splitlines():
+            if m := _LINE.match(line):
+                seen[m[1]] = (m[2], float(m[3]))
+    missing = [m.id for m in chosen if m.id not in seen]
+    if missing:
+        raise SystemExit(f"no verdict in {[str(p) for p in logs]} for {missing[:5]} ...")
+    return [Verdict(m, *seen[m.id]) for m in chosen]
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m tools.mutation", description=__doc__.split("\n")[0]
@@ -428,6 +470,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--timeout", type=float, default=300.0, help="seconds per killer")
     parser.add_argument("--out", default="docs/mutation.md", help="the report ('' for none)")
     parser.add_argument("--list", action="store_true", help="list the mutants and stop")
+    parser.add_argument(
+        "--from-log",
+        action="append",
+        default=[],
+        metavar="LOG",
+        help="rebuild the report from the output of earlier runs instead of running (later "
+        "lines win: a re-run of some mutants with --only updates their verdicts)",
+    )
     parser.add_argument(
         "--killer",
         action="append",
@@ -447,8 +497,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{len(chosen)} mutants")
         return 0
     start = time.monotonic()
-    WORK.mkdir(exist_ok=True)
-    verdicts = campaign(chosen, killers, args.jobs, args.timeout)
+    if args.from_log:
+        verdicts = verdicts_from_logs([Path(p) for p in args.from_log], chosen)
+    else:
+        WORK.mkdir(exist_ok=True)
+        verdicts = campaign(chosen, killers, args.jobs, args.timeout)
     text = report(verdicts, time.monotonic() - start)
     if args.out:
         (ROOT / args.out).write_text(text, encoding="utf-8")
