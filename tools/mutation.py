@@ -102,8 +102,21 @@ KILLERS: list[Killer] = [
 #: shrinking; only a mutant that survives both is a survivor.
 QUICK, CONFIRM = ("mutation-quick", 10), ("mutation-ci", 50)
 
-#: mutant id -> why it computes the same function as the original (reviewed by hand)
-EQUIVALENT: dict[str, str] = {}
+#: mutant id -> why it computes the same function as the original (reviewed by hand; an id
+#: names the k-th mutation of a function, so it must be reviewed again when the function changes)
+_SQUARE = "W_s is (H, H) by the spec's shapes: shape[0] == shape[1]."
+EQUIVALENT: dict[str, str] = {
+    "rnn.rnn_backward#2": _SQUARE,
+    "rnn.rnn_backward#3": _SQUARE,
+    "rnn.state_jacobian#2": "Only the text of the ValueError for a bad (k, t) changes.",
+    "rnn.state_jacobian#3": _SQUARE,
+    "rnn.article_dEt_dparams#15": "direct_partials ignores s_i when given the pre-activation "
+    "a_i (tanh' is taken from a_i), which this call passes.",
+    "rnn.article_dEt_dparams#20": "numpy's reshape reads any negative size as 'inferred': -2 "
+    "is -1.",
+    "rnn.jacobian_norms_by_lag#1": _SQUARE,
+    "lstm.lstm_step_backward#12": "The blocks are (N, H): axis=1 is axis=-1.",
+}
 
 
 @dataclass(frozen=True)
