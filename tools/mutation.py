@@ -419,7 +419,7 @@ def _pass(
     return sorted(verdicts, key=lambda v: chosen.index(v.mutant))
 
 
-def report(verdicts: list[Verdict], seconds: float) -> str:
+def report(verdicts: list[Verdict], not_judged: list[Mutant]) -> str:
     equivalent = [v for v in verdicts if v.mutant.id in EQUIVALENT]
     counted = [v for v in verdicts if v.mutant.id not in EQUIVALENT]
     killed = [v for v in counted if v.killed_by]
@@ -449,6 +449,10 @@ def report(verdicts: list[Verdict], seconds: float) -> str:
         f"- `{v.mutant.id}` line {v.mutant.line}: {v.mutant.description}. {EQUIVALENT[v.mutant.id]}"
         for v in equivalent
     ]
+    if not_judged:
+        functions_left = sorted({f"{m.module}:{m.function}" for m in not_judged})
+        lines += ["", f"## Not judged ({len(not_judged)} mutants)", ""]
+        lines += [f"- `{f}`" for f in functions_left]
     lines += ["", "## Killed, by killer", ""]
     by: dict[str, int] = {}
     for v in killed:
@@ -460,18 +464,18 @@ def report(verdicts: list[Verdict], seconds: float) -> str:
 _LINE = re.compile(r"^\[\d+/\d+\] (\S+) \(.*\): (?:killed by (.*)|SURVIVED), (\d+) s$")
 
 
-def verdicts_from_logs(logs: list[Path], chosen: list[Mutant]) -> list[Verdict]:
-    """The verdicts printed by earlier runs (the progress lines), for the mutants ``chosen``;
-    every chosen mutant must have one."""
+def verdicts_from_logs(
+    logs: list[Path], chosen: list[Mutant]
+) -> tuple[list[Verdict], list[Mutant]]:
+    """The verdicts printed by earlier runs (their progress lines) for the mutants ``chosen``,
+    and the chosen mutants no log has a verdict for (the report lists them as not judged)."""
     seen: dict[str, tuple[str | None, float]] = {}
     for log in logs:
         for line in log.read_text(encoding="utf-8").splitlines():
             if m := _LINE.match(line):
                 seen[m[1]] = (m[2], float(m[3]))
-    missing = [m.id for m in chosen if m.id not in seen]
-    if missing:
-        raise SystemExit(f"no verdict in {[str(p) for p in logs]} for {missing[:5]} ...")
-    return [Verdict(m, *seen[m.id]) for m in chosen]
+    judged = [Verdict(m, *seen[m.id]) for m in chosen if m.id in seen]
+    return judged, [m for m in chosen if m.id not in seen]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -509,13 +513,13 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{m.id:50s} line {m.line}: {m.description}")
         print(f"{len(chosen)} mutants")
         return 0
-    start = time.monotonic()
+    not_judged: list[Mutant] = []
     if args.from_log:
-        verdicts = verdicts_from_logs([Path(p) for p in args.from_log], chosen)
+        verdicts, not_judged = verdicts_from_logs([Path(p) for p in args.from_log], chosen)
     else:
         WORK.mkdir(exist_ok=True)
         verdicts = campaign(chosen, killers, args.jobs, args.timeout)
-    text = report(verdicts, time.monotonic() - start)
+    text = report(verdicts, not_judged)
     if args.out:
         (ROOT / args.out).write_text(text, encoding="utf-8")
     print(text)
