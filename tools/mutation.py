@@ -116,6 +116,9 @@ EQUIVALENT: dict[str, str] = {
     "is -1.",
     "rnn.jacobian_norms_by_lag#1": _SQUARE,
     "lstm.lstm_step_backward#12": "The blocks are (N, H): axis=1 is axis=-1.",
+    "gru.gru_step_backward#20": "The blocks are (N, H): axis=1 is axis=-1.",
+    "gru.gru_step_backward#25": "The blocks are (H, H): axis=1 is axis=-1.",
+    "gru.state_jacobian#2": "Only the text of the ValueError for a bad (k, t) changes.",
 }
 
 
