@@ -16,14 +16,23 @@ Tolerance, per gradient argument p (entry j):
   a saturated derivative e^{-2|a|} moves by the relative amount 2|δa|; the draws keep |a| ≤ 112
   (biases 2·40, D, H ≤ 2 inputs of size ≤ 1 times weights ≤ 8), so that is ≲ 2·112·ε·(a few
   roundings) ≈ 5e-14·k, below 1e-12 for k ≤ 20 roundings per pre-activation.
-* :math:`C\,\varepsilon\,m_j`, C = 64: the floor where a gradient is small by *cancellation*, not
-  by saturation (BN's dx, BN(uW + b)'s db, exactly 0; a GRU's h_{t−1} − h̃ when they are close).
-  m_j is the reference's magnitude (`mp_reference.Dual`): the same chain rule with absolute values,
-  the scale at which a float64 evaluation makes its rounding errors (Higham 2002 §3.1: n
-  roundings err by at most ≈ nε times the sum of absolute values); C = 64 allows the ≲ 50
-  roundings along a path of these small networks (T ≤ 3 steps of ≲ 15 operations). In
-  saturation m_j is as small as the gradient itself, so this floor cannot hide a gradient that
-  rounds to 0.
+* :math:`C\,\varepsilon\,m_j`, C = 256: the floor where a gradient is small by *cancellation*,
+  not by saturation (BN's dx, BN(uW + b)'s db, exactly 0; a GRU's h_{t−1} − h̃ when they are
+  close). m_j is the reference's magnitude (`mp_reference.Dual`): the same chain rule with
+  absolute values, the scale at which a float64 evaluation makes its rounding errors (Higham
+  2002 §3.1: n roundings err by at most ≈ nε times the sum of absolute values). The specs'
+  own evaluation order is not the reference's: along ≲ 30 roundings per path (T ≤ 3 steps, BN's
+  three-term dz and its sums) it may add up to ~4 terms each as large as m_j, so ~120 ε m_j,
+  and 256 is that with a factor 2 to spare (seen: BN(uW + b)'s dW at m = 2, exactly 0 but for
+  ε, off by 141 ε m_j in float64). In saturation m_j is as small as the gradient itself, so
+  this floor cannot hide a gradient that rounds to 0.
+* Not compared: a normalization's gradients that vanish by the mathematics (`kit.may_vanish`:
+  dx for groups of m ≤ 2, BN(uW + b)'s db, and du, dW at m ≤ 2). Their exact value is 0 (or
+  O(ε) through the ε of √(σ² + ε)); the float64 value is rounding noise whose size is set by the
+  *forward's* conditioning (z − μ loses log₁₀(|μ|/s) digits: with b up to 40 and a spread of
+  ~1, 282 ε m_j was seen), which m_j, a derivative's magnitude, does not measure. test_registry
+  checks them as what they are, vanishing. No saturation happens there (BN is affine in each
+  group's direction), so nothing this test is about is skipped.
 * 1e-290: float64's normal range ends at 2.2e-308; a product that passed through subnormals may
   keep only its absolute accuracy. The draws keep the gradients far above it (≥ ~1e-200).
 """
@@ -38,12 +47,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from lstm_gradients import specs
-from lstm_gradients.proofs.kit import EPS, SEEDS
+from lstm_gradients.proofs.kit import EPS, SEEDS, may_vanish
 from lstm_gradients.proofs.mp_reference import FORWARDS, vjp_reference
 from lstm_gradients.specs import Layout, Spec
 
 REL = 1e-12
-C = 64
+C = 256
 ABS_FLOOR = 1e-290
 CAP, CAP_T = 2, 3  # sizes drawn (one 50-digit forward pass per argument entry)
 # per role, the scales of uniform(−1, 1) entries; the largest saturate every gate
@@ -57,7 +66,12 @@ BIASES = {"b", "b_x", "b_h", "b_1", "b_2", "b_3", "gamma", "theta", "beta"}
 BUDGET = settings(max_examples=max(3, settings.default.max_examples // 10))
 
 
-def _role_scales(name: str) -> tuple[float, ...]:
+def _role_scales(name: str, record: str = "") -> tuple[float, ...]:
+    if record == "normalization.bn_linear" and name == "b":
+        # BN removes b, and nothing in BN saturates: a large b would only make z − μ lose
+        # log10(|b|/s) digits to the rounding of z = uW + b itself, an input error no backward
+        # can undo (1.4e-12 relative in dgamma at |b| ~ 40, m = 2 was seen)
+        return INPUT_SCALES
     if name in BIASES:
         return BIAS_SCALES
     if name[0] in "WV" or name == "p":
@@ -101,9 +115,12 @@ def assert_matches_reference(rec: Spec, args: tuple[np.ndarray, ...], seed: int)
     out, cache = rec.forward(*args)
     dout = cotangent(out, np.random.default_rng([seed, 5]))
     grads = rec.backward(dout, cache)
+    zeros = may_vanish(rec.name, args) if rec.name.startswith("normalization") else ()
     for name, g, (ref, mag) in zip(
         rec.arg_names, grads, vjp_reference(rec.name, args, dout), strict=True
     ):
+        if name in zeros:
+            continue
         scale = float(np.max(np.abs(ref)))
         allowed = REL * scale + C * EPS * mag + ABS_FLOOR
         err = np.abs(g - ref)
@@ -111,7 +128,7 @@ def assert_matches_reference(rec: Spec, args: tuple[np.ndarray, ...], seed: int)
         assert np.all(err <= allowed), (
             f"{rec.name}: d{name}{list(j)} = {g[j]!r}, the 50-digit reference is {ref[j]!r}: "
             f"off by {err[j]:.3g}, allowed {allowed[j]:.3g} (1e-12 of the argument's scale "
-            f"{scale:.3g}, plus 64ε times the rounding scale {mag[j]:.3g}); "
+            f"{scale:.3g}, plus 256ε times the rounding scale {mag[j]:.3g}); "
             f"shapes {[a.shape for a in args]}, seed {seed}"
         )
 
@@ -124,7 +141,7 @@ def saturating_draws(
         k: draw(st.integers(lo, max(lo, min(hi, CAP_T if k == "T" else CAP))), label=k)
         for k, (lo, hi) in layout.sizes.items()
     }
-    scales = {n: draw(st.sampled_from(_role_scales(n)), label=n) for n in rec.arg_names}
+    scales = {n: draw(st.sampled_from(_role_scales(n, rec.name)), label=n) for n in rec.arg_names}
     seed = draw(SEEDS, label="seed")
     return make_args(rec, layout, sizes, seed, scales), seed
 
@@ -148,7 +165,7 @@ def test_the_backward_agrees_with_the_reference_where_everything_saturates(
     sizes = {
         k: max(lo, min(hi, CAP_T if k == "T" else CAP)) for k, (lo, hi) in layout.sizes.items()
     }
-    scales = {n: max(_role_scales(n)) for n in rec.arg_names}
+    scales = {n: max(_role_scales(n, rec.name)) for n in rec.arg_names}
     assert_matches_reference(rec, make_args(rec, layout, sizes, seed, scales), seed)
 
 

@@ -38,9 +38,8 @@ from hypothesis import strategies as st
 
 import gradcheck
 from lstm_gradients import specs
-from lstm_gradients.proofs.kit import SEEDS, assert_pass, vanishing_x
+from lstm_gradients.proofs.kit import SEEDS, assert_pass, may_vanish
 from lstm_gradients.specs import Layout, Spec
-from lstm_gradients.specs.normalization import reduction_size
 
 CAP = 3  # largest size drawn: FD costs 4 forward passes per argument entry
 # A full FD check of every record per example; the checks of each family's own tests draw many
@@ -102,37 +101,6 @@ def arrays(tree: Any) -> Iterator[np.ndarray]:
     elif isinstance(tree, dict):
         for item in tree.values():
             yield from arrays(item)
-
-
-_NORM_METHOD = {
-    "normalization.bn": ("BN", 1),
-    "normalization.ln": ("LN", 1),
-    "normalization.in": ("IN", 1),
-    "normalization.gn_g2": ("GN", 2),
-}
-
-
-def may_vanish(name: str, args: Args) -> tuple[str, ...]:
-    """The arguments of record ``name`` whose gradient vanishes by the mathematics at ``args``
-    (so the checker may call its check vacuous):
-
-    * the deep sigmoid MLP's input layer (x, W_1, b_1): (1/4)^depth small at weights of scale
-      0.1, below FD's error (MLP-9 itself; 1.6e-8 against an allowed 2.2e-8 was seen);
-    * x of a normalization whose reduction set has m ≤ 2 elements (`vanishing_x`);
-    * for BN(uW + b): b always (BN removes any per-feature shift, NORM-10), u and W when the
-      batch has m ≤ 2 rows, W when d_in = 1.
-    """
-    if name == "mlp.deep_sigmoid":
-        return ("x", "W_1", "b_1")
-    if name in _NORM_METHOD:
-        method, G = _NORM_METHOD[name]
-        return vanishing_x(reduction_size(args[0].shape, method, G))
-    if name == "normalization.bn_train_running":
-        return vanishing_x(reduction_size(args[0].shape, "BN"))
-    if name == "normalization.bn_linear":
-        small, one_in = args[0].shape[0] <= 2, args[0].shape[1] == 1
-        return ("b", *(("u", "W") if small else ()), *(("W",) if one_in else ()))
-    return ()
 
 
 # ---------------------------------------------------------------------------------------------
