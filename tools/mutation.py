@@ -119,6 +119,12 @@ EQUIVALENT: dict[str, str] = {
     "gru.gru_step_backward#20": "The blocks are (N, H): axis=1 is axis=-1.",
     "gru.gru_step_backward#25": "The blocks are (H, H): axis=1 is axis=-1.",
     "gru.state_jacobian#2": "Only the text of the ValueError for a bad (k, t) changes.",
+    **{
+        f"normalization.layers.normalize_backward_staged#{k}": "A factor of the term "
+        "dvar·Σ(−2(x − μ))/m, which is 0: Σ(x − μ) = 0 over the group (and over all of x)."
+        for k in (20, 28, 30, 33, 34)
+    },
+    "normalization.layers.normalize_backward_staged#24": "x / −1.0 is x · −1.0, exactly.",
 }
 
 

@@ -411,6 +411,7 @@ def test_plot_a_curve_is_the_norm_of_the_jacobian_products(p):
     x = p.x[0]
     T = x.shape[0]
     curve = jacobian_norms_by_lag(x, p.h_0[0], *p.params, **p.variant)
+    assert curve.shape == (T + 1,)
     assert curve[0] == 1.0
     for L in range(1, T + 1):
         ref = np.linalg.norm(state_jacobian(x, p.h_0[0], *p.params, T, T - L, **p.variant), 2)
