@@ -93,6 +93,13 @@ _PYTEST += ("-W", "ignore::pytest.PytestAssertRewriteWarning")
 KILLERS: list[Killer] = [
     Killer("family tests", (*_PYTEST, "{files}", "-k", "{k}"), pytest=True),
     Killer("50-digit reference", (*_PYTEST, "{tests}/test_high_precision.py", "-k", "{k}"), True),
+    # every record proven for all inputs by gradcheck.symbolic: a mutant that changes a
+    # backward's value anywhere is disproven whatever the numeric tests drew (deterministic)
+    Killer(
+        "symbolic prover",
+        (*_PYTEST, "{tests}/test_symbolic.py", "-k", "every_record_is_proven and ({k})"),
+        pytest=True,
+    ),
 ]
 
 #: Two passes. Every mutant first meets a quick profile: derandomized, 10 examples, no shrinking

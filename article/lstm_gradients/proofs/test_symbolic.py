@@ -23,13 +23,8 @@ formulas proven or disproven (issue 16).
    it is proven or disproven too; an erratum shows up as a disproven formula and its residual.
 
 Mutation testing (``tools/mutation.py``, ``tox -e mutation``) takes the records' proofs as one
-more killer, one line in its ``KILLERS``::
-
-    Killer("symbolic prover", (*_PYTEST, "{tests}/test_symbolic.py", "-k",
-                               "every_record_is_proven and ({k})"), pytest=True),
-
-(or ``--killer "symbolic=python -m pytest -x -q {tests}/test_symbolic.py -k
-'every_record_is_proven and ({k})'"``): a mutant of a backward that changes its value anywhere
+more killer (``KILLERS``' "symbolic prover": ``-k "every_record_is_proven and ({k})"``): a
+mutant of a backward that changes its value anywhere
 is disproven, deterministically, whatever the numeric tests drew.
 """
 
