@@ -519,14 +519,36 @@ def pytest_runtest_call(item: pytest.Item) -> Generator[None, Any, Any]:
         ]
 
 
-def pytest_assertion_pass(item: pytest.Item, lineno: int, orig: str, expl: str) -> None:
-    """A passing assert of a running test that names IDs is one unit of its evidence, if the
-    test's side wrote it: the assert's file lies beside the test module or below. pytest also
-    rewrites the asserts of every package that is a pytest plugin (Hypothesis, gradcheck), and
-    their internal asserts prove nothing about the test's claim."""
-    ev = item.stash.get(_running_key, None)
-    if ev is not None and _asserts.written_by_the_test(item.path, sys._getframe(1)):
-        ev.asserts += 1
+class _AssertCounter:
+    """Counts a test's passing asserts (pytest's ``pytest_assertion_pass`` hook).
+
+    Registered only around the tests that name IDs (`pytest_runtest_protocol`): pytest formats
+    an explanation for every passing rewritten assert while any plugin implements the hook,
+    and a suite's other tests should not pay for that (``assert a == b`` on two large dicts
+    runs a diff)."""
+
+    def pytest_assertion_pass(self, item: pytest.Item, lineno: int, orig: str, expl: str) -> None:
+        """A passing assert of a running test is one unit of its evidence, if the test's side
+        wrote it: the assert's file lies beside the test module or below. pytest also rewrites
+        the asserts of every package that is a pytest plugin (Hypothesis, gradcheck), and
+        their internal asserts prove nothing about the test's claim."""
+        ev = item.stash.get(_running_key, None)
+        if ev is not None and _asserts.written_by_the_test(item.path, sys._getframe(1)):
+            ev.asserts += 1
+
+
+# before pytest's own assertion wrapper (registered earlier, so called later), which looks
+# for implementations of the hook when the test starts
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_protocol(item: pytest.Item) -> Generator[None, Any, Any]:
+    if not _ids_of(item):
+        return (yield)
+    counter = _AssertCounter()
+    item.config.pluginmanager.register(counter)
+    try:
+        return (yield)
+    finally:
+        item.config.pluginmanager.unregister(counter)
 
 
 def _function(item: pytest.Item) -> Any:

@@ -192,7 +192,7 @@ def test_the_summary_lists_each_test_without_evidence_and_why(project):
 @pytest.mark.parametrize(
     ("args", "optimize", "why"),
     [
-        (["-o", "enable_assertion_pass_hook=false"], "", "the ini option enable_assertion_pass_hook"),
+        (["-o", "enable_assertion_pass_hook=false"], "", "the ini option enable_assertion_pass"),
         (["--assert=plain"], "", "pytest runs with --assert=plain"),
         (["--assert=plain"], "1", "python -O strips the assert statements"),
     ],
@@ -250,8 +250,15 @@ def test_xdist_workers_report_the_same_outcomes(project, monkeypatch):
 
     def essentials(data):
         return {
-            i: (r["status"], r["examples"], r["evidence"], r["checks"], r["rejected"],
-                sorted(r["tests"]), r["without_evidence"])  # fmt: skip
+            i: (
+                r["status"],
+                r["examples"],
+                r["evidence"],
+                r["checks"],
+                r["rejected"],
+                sorted(r["tests"]),
+                r["without_evidence"],
+            )
             for i, r in data["ids"].items()
         }
 
@@ -349,3 +356,28 @@ def test_a_missing_catalogue_is_a_usage_error(pytester):
 def test_record_evidence_outside_a_test_says_so():
     with pytest.raises(RuntimeError, match="outside a running test"):
         record_evidence(examples=1, error=0.5)
+
+
+def test_only_tests_that_name_ids_pay_for_counting_asserts(pytester):
+    # pytest formats an explanation for every passing assert while the hook has an
+    # implementation; the plugin provides one only around tests that name IDs
+    pytester.makefile(".json", catalogue=json.dumps(CATALOGUE))
+    pytester.makeini(
+        "[pytest]\ngradcheck_catalogue = catalogue.json\nenable_assertion_pass_hook = true\n"
+    )
+    pytester.makepyfile(
+        test_cost="""
+        import pytest
+        from _pytest.assertion import util
+
+        def test_plain():
+            assert util._assertion_pass is None
+
+        @pytest.mark.proves("A-1")
+        def test_proof():
+            assert util._assertion_pass is not None
+        """
+    )
+    result, data = _outcomes(pytester)
+    result.assert_outcomes(passed=2)
+    assert data["ids"]["A-1"]["evidence"] == 1
