@@ -1,0 +1,264 @@
+"""``python -m tools.soak``: the whole suite under the random ``dev`` profile with K seeds, then
+once under ``thorough``, in sequence; a summary of every run in ``docs/soak.md``.
+
+A flaky test is one that fails for some seeds: the README's test command uses the ``dev``
+profile outside CI, with a new seed every run, so a user meets such a test sooner or later.
+The soak runs what that user runs, with the seeds written down, so any failure replays:
+
+    python -m pytest -n 2 -p no:cacheprovider --hypothesis-profile=dev --hypothesis-seed=N
+
+Each run gets its own, empty Hypothesis example database (``HYPOTHESIS_STORAGE_DIRECTORY`` in a
+temporary directory), so no run replays another's failure and the runs are independent; ``CI``
+and ``HYPOTHESIS_PROFILE`` are removed from the environment. Node IDs of failures come from
+pytest's ``-rfE`` lines, counts from its JUnit XML. The full logs go to ``--logs`` (default
+``build/soak``, not committed). The exit status is 1 if any run failed or errored, else 0.
+
+Budget on this repository's 2-core machine: a ``dev`` run takes 4–10 minutes (the machine is
+shared), the ``thorough`` run (1000 examples where a test does not fix ``max_examples``) much
+longer; ``--seeds 5 --no-thorough`` is the quick form, ``--thorough-only`` the long one.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import re
+import shlex
+import subprocess
+import sys
+import tempfile
+import time
+import xml.etree.ElementTree as ET
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+__all__ = ["Run", "main", "parse_failures", "parse_junit", "render", "soak"]
+
+_SUMMARY_LINE = re.compile(r"^(FAILED|ERROR) (\S+)(?: - (.*))?$")
+
+
+@dataclass
+class Run:
+    """One pytest run of the soak and what came of it."""
+
+    profile: str
+    seed: int
+    command: list[str]
+    returncode: int = 0
+    seconds: float = 0.0
+    tests: int = 0
+    failed: int = 0
+    errors: int = 0
+    skipped: int = 0
+    failures: list[tuple[str, str, str]] = field(default_factory=list)  # kind, node ID, message
+    timed_out: bool = False
+
+    @property
+    def passed(self) -> int:
+        return self.tests - self.failed - self.errors - self.skipped
+
+    @property
+    def ok(self) -> bool:
+        return self.returncode == 0 and not self.timed_out
+
+
+def parse_junit(path: Path) -> tuple[int, int, int, int]:
+    """``(tests, failures, errors, skipped)`` summed over the test suites of a JUnit XML file."""
+    root = ET.parse(path).getroot()
+    suites = [root] if root.tag == "testsuite" else list(root.iter("testsuite"))
+    tests, failures, errors, skipped = (
+        sum(int(s.get(k, 0)) for s in suites) for k in ("tests", "failures", "errors", "skipped")
+    )
+    return tests, failures, errors, skipped
+
+
+def parse_failures(output: str) -> list[tuple[str, str, str]]:
+    """``(FAILED|ERROR, node ID, message)`` from pytest's short test summary (``-rfE``)."""
+    out = []
+    for line in output.splitlines():
+        m = _SUMMARY_LINE.match(line.strip())
+        if m:
+            out.append((m[1], m[2], (m[3] or "").strip()))
+    return out
+
+
+def _command(profile: str, seed: int, workers: int, junit: Path, args: Sequence[str]) -> list[str]:
+    cmd = [sys.executable, "-m", "pytest", *args]
+    if workers > 0:
+        cmd += ["-n", str(workers)]
+    return [
+        *cmd,
+        "-q",
+        "-rfE",
+        "-p",
+        "no:cacheprovider",
+        f"--hypothesis-profile={profile}",
+        f"--hypothesis-seed={seed}",
+        f"--junitxml={junit}",
+    ]
+
+
+def run_once(
+    profile: str,
+    seed: int,
+    *,
+    workers: int,
+    args: Sequence[str],
+    cwd: Path,
+    logs: Path,
+    timeout: float | None,
+) -> Run:
+    """One pytest run with a fresh example database; its log is written to ``logs``."""
+    logs.mkdir(parents=True, exist_ok=True)
+    junit = logs / f"{profile}-{seed}.xml"
+    junit.unlink(missing_ok=True)
+    cmd = _command(profile, seed, workers, junit, args)
+    run = Run(profile, seed, cmd)
+    with tempfile.TemporaryDirectory(prefix="soak-hypothesis-") as db:
+        env = {k: v for k, v in os.environ.items() if k not in ("CI", "HYPOTHESIS_PROFILE")}
+        env["HYPOTHESIS_STORAGE_DIRECTORY"] = db
+        start = time.monotonic()
+        try:
+            proc = subprocess.run(
+                cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout
+            )
+            output, run.returncode = proc.stdout + proc.stderr, proc.returncode
+        except subprocess.TimeoutExpired as exc:
+            output = _text(exc.stdout) + _text(exc.stderr)
+            run.returncode, run.timed_out = -1, True
+        run.seconds = time.monotonic() - start
+    (logs / f"{profile}-{seed}.log").write_text(output, encoding="utf-8")
+    if junit.exists():
+        run.tests, run.failed, run.errors, run.skipped = parse_junit(junit)
+    run.failures = parse_failures(output)
+    if not run.ok and not run.failures:  # a crash, a usage error or a timeout: say so
+        tail = output.strip().splitlines()[-1:] or ["no output"]
+        what = f"timed out after {timeout:g} s" if run.timed_out else f"exit {run.returncode}"
+        run.failures = [("ERROR", "(the run)", f"{what}: {tail[0][:200]}")]
+    return run
+
+
+def _text(data: bytes | str | None) -> str:
+    if data is None:
+        return ""
+    return data if isinstance(data, str) else data.decode("utf-8", "replace")
+
+
+def soak(
+    seeds: Sequence[int],
+    *,
+    thorough: bool = True,
+    thorough_seed: int = 0,
+    workers: int = 2,
+    args: Sequence[str] = (),
+    cwd: Path = Path("."),
+    logs: Path = Path("build/soak"),
+    timeout: float | None = None,
+    echo: bool = True,
+) -> list[Run]:
+    """The dev runs, one per seed, then the thorough run; in sequence (the machine has 2 cores)."""
+    plan = [("dev", s) for s in seeds] + ([("thorough", thorough_seed)] if thorough else [])
+    runs = []
+    for i, (profile, seed) in enumerate(plan, 1):
+        if echo:
+            print(f"[{i}/{len(plan)}] {profile} seed {seed} …", flush=True)
+        run = run_once(
+            profile, seed, workers=workers, args=args, cwd=cwd, logs=logs, timeout=timeout
+        )
+        if echo:
+            state = "ok" if run.ok else f"{len(run.failures)} failure(s)"
+            print(f"    {run.passed} passed, {run.skipped} skipped, {state}, {run.seconds:.0f} s")
+            for kind, node, message in run.failures:
+                print(f"    {kind} {node} {('- ' + message) if message else ''}")
+        runs.append(run)
+    return runs
+
+
+def _git(cwd: Path, *args: str) -> str:
+    try:
+        return subprocess.run(
+            ["git", *args], cwd=cwd, capture_output=True, text=True, check=True
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
+def _minutes(seconds: float) -> str:
+    return f"{int(seconds // 60)} min {int(seconds % 60):02d} s"
+
+
+def render(runs: Sequence[Run], cwd: Path, invocation: str) -> str:
+    """The Markdown summary: what ran, where, each run's counts and failures, the totals."""
+    failures = sum(len(r.failures) for r in runs)
+    dirty = _git(cwd, "status", "--porcelain", "--untracked-files=no")
+    commit = _git(cwd, "rev-parse", "HEAD") + (" (with uncommitted changes)" if dirty else "")
+    lines = [
+        "# Soak: the whole suite under many Hypothesis seeds",
+        "",
+        f"`{invocation}` ({datetime.now(UTC):%Y-%m-%d %H:%M} UTC), commit `{commit}`, "
+        f"Python {platform.python_version()}, {os.cpu_count()} cores "
+        "(shared with other work while it ran).",
+        "",
+        f"**{len(runs)} runs, {sum(r.tests for r in runs)} test executions, "
+        f"failures: {failures}**, wall time {_minutes(sum(r.seconds for r in runs))}.",
+        "",
+        "Each run: `python -m pytest [-n W] -q -rfE -p no:cacheprovider "
+        "--hypothesis-profile=P --hypothesis-seed=N` with a fresh example database "
+        "(see `tools/soak.py`).",
+        "",
+        "| profile | seed | passed | failed | errors | skipped | wall time |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for r in runs:
+        lines.append(
+            f"| {r.profile} | {r.seed} | {r.passed} | {r.failed} | {r.errors} | {r.skipped} | "
+            f"{_minutes(r.seconds)}{' (timed out)' if r.timed_out else ''} |"
+        )
+    lines += ["", "## Failures", ""]
+    if not failures:
+        lines.append("None.")
+    for r in runs:
+        for kind, node, message in r.failures:
+            detail = f": {message}" if message else ""
+            lines.append(f"- {r.profile} seed {r.seed}: {kind} `{node}`{detail}")
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m tools.soak", description=__doc__.split("\n")[0])
+    p.add_argument("--seeds", type=int, default=20, help="dev runs (default 20)")
+    p.add_argument("--first-seed", type=int, default=1, help="seeds are FIRST … FIRST+K-1")
+    p.add_argument("--no-thorough", action="store_true", help="skip the thorough run")
+    p.add_argument("--thorough-only", action="store_true", help="only the thorough run")
+    p.add_argument("--thorough-seed", type=int, default=0)
+    p.add_argument("-n", "--workers", type=int, default=2, help="pytest-xdist workers (0: none)")
+    p.add_argument("--out", default="docs/soak.md", help="the summary (default docs/soak.md)")
+    p.add_argument("--logs", default="build/soak", help="full logs and JUnit XML per run")
+    p.add_argument("--timeout", type=float, default=None, help="seconds per run (default none)")
+    p.add_argument("pytest_args", nargs="*", help="paths and options passed to pytest")
+    o = p.parse_args(argv)
+    seeds = [] if o.thorough_only else list(range(o.first_seed, o.first_seed + o.seeds))
+    cwd = Path.cwd()
+    runs = soak(
+        seeds,
+        thorough=not o.no_thorough,
+        thorough_seed=o.thorough_seed,
+        workers=o.workers,
+        args=o.pytest_args,
+        cwd=cwd,
+        logs=Path(o.logs),
+        timeout=o.timeout,
+    )
+    invocation = shlex.join(["python", "-m", "tools.soak", *(argv or sys.argv[1:])])
+    out = Path(o.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(render(runs, cwd, invocation), encoding="utf-8")
+    print(f"wrote {out}")
+    return 0 if all(r.ok for r in runs) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
