@@ -381,3 +381,27 @@ def test_only_tests_that_name_ids_pay_for_counting_asserts(pytester):
     result, data = _outcomes(pytester)
     result.assert_outcomes(passed=2)
     assert data["ids"]["A-1"]["evidence"] == 1
+
+
+def test_merged_records_are_judged_by_the_same_evidence_rule():
+    # merge-proofs rebuilds the proof from per-test records with proof_from_tests: the rule
+    # (_id_row) is the live run's, so a record without evidence does not prove its ID there
+    from gradcheck.catalogue import Catalogue, Entry
+    from gradcheck.pytest_plugin import proof_from_tests
+
+    cat = Catalogue(name="toy", entries=tuple(Entry.from_record({"id": i}) for i in "ABCD"))
+    ev = {"examples": 3, "checks": 0, "rejected": 0, "inconclusive": 0, "explicit": 0}
+    tests = {
+        "t::asserts": {"ids": ["A"], "outcome": "passed", "evidence": {**ev, "asserts": 3}},
+        "t::bare": {"ids": ["B"], "outcome": "passed", "evidence": {**ev, "asserts": 0}},
+        "t::kink": {"ids": ["C"], "outcome": "passed",
+                    "evidence": {**ev, "checks": 3, "inconclusive": 3}},
+        "t::check": {"ids": ["D"], "outcome": "passed",
+                     "evidence": {**ev, "checks": 3, "rejected": 1}},
+    }  # fmt: skip
+    proof = proof_from_tests(cat, tests)
+    assert {i: r["status"] for i, r in proof["ids"].items()} == {
+        "A": "proven", "B": "unproven", "C": "unproven", "D": "proven",
+    }  # fmt: skip
+    assert [proof["ids"][i]["evidence"] for i in "ABCD"] == [3, 0, 0, 2]
+    assert proof["ids"]["C"]["without_evidence"] == ["t::kink"]
