@@ -88,3 +88,16 @@ def test_parse_failures_reads_pytest_short_summary_lines():
         ("ERROR", "b.py", "ImportError: no"),
         ("FAILED", "c.py::u", ""),
     ]
+
+
+def test_the_thorough_run_can_be_limited_to_some_paths(tmp_path):
+    project = _project(tmp_path)
+    (project / "test_other.py").write_text("def test_x():\n    assert True\n", encoding="utf-8")
+    runs = soak(
+        [1], thorough=True, thorough_args=["test_other.py"], workers=0, cwd=project,
+        logs=tmp_path / "logs", echo=False,
+    )  # fmt: skip
+    assert [(r.profile, r.tests, r.ok) for r in runs] == [("dev", 4, False), ("thorough", 1, True)]
+    text = render(runs, project, "python -m tools.soak")
+    assert "The thorough runs ran `pytest test_other.py`." in text
+    assert "The dev runs ran `pytest (testpaths)`." in text

@@ -152,6 +152,7 @@ def soak(
     *,
     thorough: bool = True,
     thorough_seed: int = 0,
+    thorough_args: Sequence[str] | None = None,
     workers: int = 2,
     args: Sequence[str] = (),
     cwd: Path = Path("."),
@@ -159,14 +160,16 @@ def soak(
     timeout: float | None = None,
     echo: bool = True,
 ) -> list[Run]:
-    """The dev runs, one per seed, then the thorough run; in sequence (the machine has 2 cores)."""
+    """The dev runs, one per seed, then the thorough run (on ``thorough_args`` if given, else
+    on ``args``); in sequence (the machine has 2 cores)."""
     plan = [("dev", s) for s in seeds] + ([("thorough", thorough_seed)] if thorough else [])
     runs = []
     for i, (profile, seed) in enumerate(plan, 1):
         if echo:
             print(f"[{i}/{len(plan)}] {profile} seed {seed} …", flush=True)
+        what = thorough_args if profile == "thorough" and thorough_args is not None else args
         run = run_once(
-            profile, seed, workers=workers, args=args, cwd=cwd, logs=logs, timeout=timeout
+            profile, seed, workers=workers, args=what, cwd=cwd, logs=logs, timeout=timeout
         )
         if echo:
             state = "ok" if run.ok else f"{len(run.failures)} failure(s)"
@@ -217,6 +220,8 @@ def render(runs: Sequence[Run], cwd: Path, invocation: str) -> str:
             f"| {r.profile} | {r.seed} | {r.passed} | {r.failed} | {r.errors} | {r.skipped} | "
             f"{_minutes(r.seconds)}{' (timed out)' if r.timed_out else ''} |"
         )
+    paths = {r.profile: _args(r.command) for r in runs}
+    lines += ["", *(f"The {k} runs ran `pytest {v or '(testpaths)'}`." for k, v in paths.items())]
     lines += ["", "## Failures", ""]
     if not failures:
         lines.append("None.")
@@ -227,6 +232,23 @@ def render(runs: Sequence[Run], cwd: Path, invocation: str) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _args(command: Sequence[str]) -> str:
+    """The paths and options a run passed to pytest beyond the soak's own."""
+    own = ("-n", "-q", "-rfE", "-p", "no:cacheprovider", "--hypothesis-", "--junitxml")
+    rest = list(command[3:])
+    kept, skip = [], False
+    for a in rest:
+        if skip:
+            skip = False
+            continue
+        if a in ("-n", "-p"):
+            skip = True
+            continue
+        if not a.startswith(own):
+            kept.append(a)
+    return shlex.join(kept)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m tools.soak", description=__doc__.split("\n")[0])
     p.add_argument("--seeds", type=int, default=20, help="dev runs (default 20)")
@@ -234,6 +256,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--no-thorough", action="store_true", help="skip the thorough run")
     p.add_argument("--thorough-only", action="store_true", help="only the thorough run")
     p.add_argument("--thorough-seed", type=int, default=0)
+    p.add_argument(
+        "--thorough-paths",
+        nargs="+",
+        metavar="PATH",
+        help="run the thorough profile on these paths only (default: what the dev runs run)",
+    )
     p.add_argument("-n", "--workers", type=int, default=2, help="pytest-xdist workers (0: none)")
     p.add_argument("--out", default="docs/soak.md", help="the summary (default docs/soak.md)")
     p.add_argument("--logs", default="build/soak", help="full logs and JUnit XML per run")
@@ -246,6 +274,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         seeds,
         thorough=not o.no_thorough,
         thorough_seed=o.thorough_seed,
+        thorough_args=o.thorough_paths,
         workers=o.workers,
         args=o.pytest_args,
         cwd=cwd,
