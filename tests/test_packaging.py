@@ -218,6 +218,11 @@ def test_the_proof_config_agrees_with_the_checkout(wheels: dict[str, Path]) -> N
     lines = [ln.strip() for ln in proof["filterwarnings"].splitlines() if ln.strip()]
     assert lines == here["filterwarnings"]
     assert proof["xfail_strict"] == str(here["xfail_strict"]).lower()
+    assert (
+        proof["enable_assertion_pass_hook"]
+        == "true"
+        == str(here["enable_assertion_pass_hook"]).lower()
+    )
     assert set(proof["addopts"].split()) <= set(here["addopts"])
     markers = [ln.strip() for ln in proof["markers"].splitlines() if ln.strip()]
     assert [m.split(":")[0] for m in markers] == ["slow"]
