@@ -58,7 +58,10 @@ def missing(test: Mapping[str, Any]) -> str:
     ev = test.get("evidence") or {}
     if not int(ev.get("examples", 0) or 0):
         return "it passed without running one example"
-    bits = ["it passed without a passing check, assert or recorded bound"]
+    bits = [
+        "it passed without a passing check, assert or recorded bound (pytest.raises alone is "
+        "not counted: assert on the exception it caught)"
+    ]
     if ev.get("inconclusive"):
         bits.append(f"{ev['inconclusive']} inconclusive check(s) are not evidence")
     if ev.get("note"):
