@@ -33,16 +33,20 @@ def listening(listener: Callable[[Any], None]) -> Iterator[None]:
 
 def count(evidence: Mapping[str, Any]) -> int:
     """The evidence units in one test's record (the plugin's ``evidence`` dict): checks that
-    passed, passing ``assert`` statements and ``proof.record`` calls. A check that came back
-    inconclusive (a kink, or vacuous: every entry within its allowed error of 0) or failed
-    (a rejected negative control) is not evidence by itself; the assert on its verdict is."""
+    passed, symbolic proofs that came back proven (`gradcheck.symbolic`), passing ``assert``
+    statements and ``proof.record`` calls. A check that came back inconclusive (a kink, or
+    vacuous: every entry within its allowed error of 0) or failed (a rejected negative
+    control), and a symbolic proof disproven or unsupported, are not evidence by themselves;
+    the assert on the verdict is."""
 
     def n(key: str) -> int:
         value = evidence.get(key, 0)
         return int(value) if isinstance(value, int | float) else 0
 
     passed = max(n("checks") - n("rejected") - n("inconclusive"), 0)
-    return passed + n("asserts") + n("explicit")
+    symbolic = evidence.get("symbolic") or []
+    proven = sum(1 for p in symbolic if isinstance(p, Mapping) and p.get("status") == "proven")
+    return passed + proven + n("asserts") + n("explicit")
 
 
 def without_evidence(test: Mapping[str, Any]) -> bool:
@@ -59,8 +63,8 @@ def missing(test: Mapping[str, Any]) -> str:
     if not int(ev.get("examples", 0) or 0):
         return "it passed without running one example"
     bits = [
-        "it passed without a passing check, assert or recorded bound (pytest.raises alone is "
-        "not counted: assert on the exception it caught)"
+        "it passed without a passing check, proven symbolic proof, assert or recorded bound "
+        "(pytest.raises alone is not counted: assert on the exception it caught)"
     ]
     if ev.get("inconclusive"):
         bits.append(f"{ev['inconclusive']} inconclusive check(s) are not evidence")

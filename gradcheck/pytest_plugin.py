@@ -11,10 +11,11 @@ The marker
     (`gradcheck.report.figures`).
 
 Evidence
-    A test that names IDs must check something. Three things count, one unit each
+    A test that names IDs must check something. Four things count, one unit each
     (`gradcheck._evidence.count`): a ``check_grad`` / ``check_vjp`` / ``check_jacobian`` that
     finishes inside the test with the verdict *pass* (an *inconclusive* or vacuous verdict is
-    not evidence, nor is a *fail*: the assert that expects it is); a passing ``assert``
+    not evidence, nor is a *fail*: the assert that expects it is); a ``gradcheck.symbolic``
+    proof that comes back *proven* (*disproven* and *unsupported* are not); a passing ``assert``
     statement of the test (pytest's ``pytest_assertion_pass`` hook, which needs the ini option
     ``enable_assertion_pass_hook = true``: this repository sets it and ``gradcheck prove``
     passes it; without it, under ``--assert=plain`` or ``python -O`` asserts are not counted

@@ -180,10 +180,11 @@ def test_the_summary_lists_each_test_without_evidence_and_why(project):
             "A-8 *claim A-8 *proven *1 *1 *1 *-",
             "4 proven, 1 failed, 2 skipped, 3 unproven of 10 IDs*",
             "no evidence: test_toy.py::test_inconclusive_check_only (A-7): it passed without a "
-            "passing check, assert or recorded bound (pytest.raises alone is not counted: assert "
-            "on the exception it caught); 1 inconclusive check(s) are not evidence",
+            "passing check, proven symbolic proof, assert or recorded bound (pytest.raises "
+            "alone is not counted: assert on the exception it caught); 1 inconclusive check(s) "
+            "are not evidence",
             "no evidence: test_toy.py::test_pass_only (A-6): it passed without a passing check, "
-            "assert or recorded bound (*",
+            "proven symbolic proof, assert or recorded bound (*",
         ]
     )
     assert "passed · 1 example" not in result.stdout.str()
@@ -390,7 +391,7 @@ def test_merged_records_are_judged_by_the_same_evidence_rule():
     from gradcheck.catalogue import Catalogue, Entry
     from gradcheck.pytest_plugin import proof_from_tests
 
-    cat = Catalogue(name="toy", entries=tuple(Entry.from_record({"id": i}) for i in "ABCD"))
+    cat = Catalogue(name="toy", entries=tuple(Entry.from_record({"id": i}) for i in "ABCDEF"))
     ev = {"examples": 3, "checks": 0, "rejected": 0, "inconclusive": 0, "explicit": 0}
     tests = {
         "t::asserts": {"ids": ["A"], "outcome": "passed", "evidence": {**ev, "asserts": 3}},
@@ -399,10 +400,70 @@ def test_merged_records_are_judged_by_the_same_evidence_rule():
                     "evidence": {**ev, "checks": 3, "inconclusive": 3}},
         "t::check": {"ids": ["D"], "outcome": "passed",
                      "evidence": {**ev, "checks": 3, "rejected": 1}},
+        "t::proven": {"ids": ["E"], "outcome": "passed",
+                      "evidence": {**ev, "symbolic": [{"status": "proven"}]}},
+        "t::disproven": {"ids": ["F"], "outcome": "passed",
+                         "evidence": {**ev, "symbolic": [{"status": "disproven"}]}},
     }  # fmt: skip
     proof = proof_from_tests(cat, tests)
     assert {i: r["status"] for i, r in proof["ids"].items()} == {
         "A": "proven", "B": "unproven", "C": "unproven", "D": "proven",
+        "E": "proven", "F": "unproven",
     }  # fmt: skip
-    assert [proof["ids"][i]["evidence"] for i in "ABCD"] == [3, 0, 0, 2]
+    assert [proof["ids"][i]["evidence"] for i in "ABCDEF"] == [3, 0, 0, 2, 1, 0]
+    assert proof["ids"]["F"]["symbolic"]["status"] == "disproven"
     assert proof["ids"]["C"]["without_evidence"] == ["t::kink"]
+
+
+SYMBOLIC_TESTS = """
+import numpy as np
+import pytest
+from gradcheck.symbolic import prove_vjp
+
+
+def forward(x, w):
+    return x * w, (x, w)
+
+
+def backward(dy, cache):
+    x, w = cache
+    return dy * w, dy * x
+
+
+def transposed(dy, cache):
+    x, w = cache
+    return dy * x, dy * w
+
+
+@pytest.mark.proves("A-1")
+def test_a_proven_symbolic_proof_alone():
+    prove_vjp(forward, backward, [(1,), (1,)])
+
+
+@pytest.mark.proves("A-2")
+def test_a_disproven_one_alone():
+    prove_vjp(forward, transposed, [(1,), (1,)])
+
+
+@pytest.mark.proves("A-3")
+def test_the_assert_on_a_disproof():
+    assert prove_vjp(forward, transposed, [(1,), (1,)]).status == "disproven"
+"""
+
+
+def test_a_symbolic_proof_is_evidence_when_proven_and_its_assert_when_not(pytester):
+    # gradcheck.symbolic proofs arrive through the same hook as the checks: a proven one is
+    # evidence like a passing check; a disproof (a negative control) only through the assert
+    pytest.importorskip("sympy")
+    pytester.makefile(".json", catalogue=json.dumps(CATALOGUE))
+    pytester.makeini(
+        "[pytest]\ngradcheck_catalogue = catalogue.json\nenable_assertion_pass_hook = true\n"
+    )
+    pytester.makepyfile(test_sym=SYMBOLIC_TESTS)
+    result, data = _outcomes(pytester)
+    result.assert_outcomes(passed=3)
+    rows = {i: (r["status"], r["evidence"]) for i, r in data["ids"].items() if i < "A-4"}
+    assert rows == {"A-1": ("proven", 1), "A-2": ("unproven", 0), "A-3": ("proven", 1)}
+    assert data["ids"]["A-1"]["symbolic"]["status"] == "proven"
+    assert data["ids"]["A-2"]["without_evidence"] == ["test_sym.py::test_a_disproven_one_alone"]
+    assert data["ids"]["A-3"]["symbolic"]["status"] == "disproven"
