@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tools.soak import main, parse_failures, render, soak
+import pytest
+
+from tools.soak import HYPOTHESIS_ONLY, main, parse_failures, render, soak
 
 PROJECT = {
     "pytest.ini": "[pytest]\n",
@@ -40,7 +42,10 @@ def _project(root: Path) -> Path:
 def test_each_run_is_recorded_with_its_seed_counts_and_failures(tmp_path, monkeypatch):
     monkeypatch.setenv("CI", "1")  # the soak runs the dev profile whatever the environment says
     project = _project(tmp_path)
-    runs = soak([3, 4], thorough=True, workers=0, cwd=project, logs=tmp_path / "logs", echo=False)
+    runs = soak(
+        [3, 4], thorough=True, full_seeds=2, workers=0, cwd=project, logs=tmp_path / "logs",
+        echo=False,
+    )  # fmt: skip
     assert [(r.profile, r.seed) for r in runs] == [("dev", 3), ("dev", 4), ("thorough", 0)]
     for r in runs:
         assert (r.tests, r.failed, r.errors, r.skipped, r.passed) == (3, 1, 0, 0, 2)
@@ -53,8 +58,30 @@ def test_each_run_is_recorded_with_its_seed_counts_and_failures(tmp_path, monkey
     assert (tmp_path / "logs" / "dev-3.log").read_text().count("test_fails_every_time") >= 1
     text = render(runs, project, "python -m tools.soak --seeds 2")
     assert "**3 runs, 9 test executions, failures: 3**" in text
-    assert "| dev | 3 | 2 | 1 | 0 | 0 |" in text
+    assert "| dev | 3 | whole suite | 2 | 1 | 0 | 0 |" in text
     assert "- thorough seed 0: FAILED `test_small.py::test_fails_every_time`: " in text
+
+
+def test_after_the_first_seed_only_the_tests_hypothesis_drives_run(tmp_path):
+    # a seed changes only the @given tests (Hypothesis' plugin marks them `hypothesis`): the
+    # first seed runs the whole suite, the others those items; the thorough run its own paths
+    project = _project(tmp_path)
+    runs = soak([1, 2, 3], thorough=True, thorough_args=["test_small.py::test_property"],
+                workers=0, cwd=project, logs=tmp_path / "logs", echo=False)  # fmt: skip
+    counts = [(r.profile, r.seed, r.tests, r.passed, r.ok) for r in runs]
+    assert counts == [
+        ("dev", 1, 3, 2, False),
+        ("dev", 2, 1, 1, True),
+        ("dev", 3, 1, 1, True),
+        ("thorough", 0, 1, 1, True),
+    ]
+    assert runs[1].command[3:].count("-m") == 1  # after `python -m pytest`
+    assert runs[1].command[runs[1].command.index("-m", 3) + 1] == HYPOTHESIS_ONLY
+    assert "-m" not in runs[0].command[3:]
+    assert (runs[0].scope, runs[1].scope) == ("whole suite", f"-m {HYPOTHESIS_ONLY!r}")
+    text = render(runs, project, "python -m tools.soak --seeds 3")
+    assert f"| dev | 2 | -m {HYPOTHESIS_ONLY!r} | 1 | 0 | 0 | 0 |" in text
+    assert "The dev runs ran `pytest (testpaths)`." in text
 
 
 def test_main_writes_the_summary_and_exits_zero_only_without_failures(tmp_path, monkeypatch):
@@ -68,6 +95,16 @@ def test_main_writes_the_summary_and_exits_zero_only_without_failures(tmp_path, 
     assert "## Failures\n\nNone." in text
     (project / "test_small.py").write_text("def test_bad():\n    assert False\n", encoding="utf-8")
     assert main(["--seeds", "1", "--no-thorough", "-n", "0", "--out", str(out)]) == 1
+
+
+def test_the_help_says_what_each_seed_runs_and_why(capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["--help"])
+    assert exc.value.code == 0
+    text = " ".join(capsys.readouterr().out.split())
+    assert "A Hypothesis seed changes only the tests Hypothesis drives" in text
+    assert HYPOTHESIS_ONLY in text
+    assert "test_norm_statistics.py" in text  # the thorough run's default paths
 
 
 def test_a_run_that_crashes_is_a_failure_not_a_silent_zero(tmp_path):

@@ -1,5 +1,6 @@
-"""``python -m tools.soak``: the whole suite under the random ``dev`` profile with K seeds, then
-once under ``thorough``, in sequence; a summary of every run in ``docs/soak.md``.
+"""``python -m tools.soak``: the suite under the random ``dev`` profile with K seeds, then the
+statistical proofs once under ``thorough``, in sequence; a summary of every run in
+``docs/soak.md``.
 
 A flaky test is one that fails for some seeds: the README's test command uses the ``dev``
 profile outside CI, with a new seed every run, so a user meets such a test sooner or later.
@@ -7,15 +8,25 @@ The soak runs what that user runs, with the seeds written down, so any failure r
 
     python -m pytest -n 2 -p no:cacheprovider --hypothesis-profile=dev --hypothesis-seed=N
 
+What each seed runs. A Hypothesis seed changes only the tests Hypothesis drives (the
+``@given`` tests; Hypothesis' pytest plugin marks them ``hypothesis``); every other test draws
+nothing from it and runs the same under every seed. So the first seed runs the whole suite
+once, and the other seeds run only ``-m "hypothesis and not slow and not packaging"`` (the
+heavy campaigns and the wheel builds are not driven by the seed either). On 2 cores a
+whole-suite dev run takes about 5 minutes, a hypothesis-only one about half of that; 20 seeds
+of the whole suite would take about 2 hours and re-run the same non-Hypothesis tests 19 times.
+``--full-seeds N`` runs the whole suite under the first N seeds instead of 1.
+
+The thorough run (1000 examples where a test does not fix ``max_examples``) covers the
+statistical proofs and the float bounds (``THOROUGH_PATHS``: their false-failure
+probabilities are stated per run of up to ``max_examples`` examples, so thorough is where a
+miscounted budget shows); ``--thorough-paths`` changes that.
+
 Each run gets its own, empty Hypothesis example database (``HYPOTHESIS_STORAGE_DIRECTORY`` in a
 temporary directory), so no run replays another's failure and the runs are independent; ``CI``
 and ``HYPOTHESIS_PROFILE`` are removed from the environment. Node IDs of failures come from
 pytest's ``-rfE`` lines, counts from its JUnit XML. The full logs go to ``--logs`` (default
 ``build/soak``, not committed). The exit status is 1 if any run failed or errored, else 0.
-
-Budget on this repository's 2-core machine: a ``dev`` run takes 4–10 minutes (the machine is
-shared), the ``thorough`` run (1000 examples where a test does not fix ``max_examples``) much
-longer; ``--seeds 5 --no-thorough`` is the quick form, ``--thorough-only`` the long one.
 """
 
 from __future__ import annotations
@@ -35,7 +46,28 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-__all__ = ["Run", "main", "parse_failures", "parse_junit", "render", "soak"]
+__all__ = [
+    "HYPOTHESIS_ONLY",
+    "THOROUGH_PATHS",
+    "Run",
+    "main",
+    "parse_failures",
+    "parse_junit",
+    "render",
+    "soak",
+]
+
+# What the seeds after the first --full-seeds run: the items Hypothesis drives (its pytest
+# plugin marks them), without the heavy campaigns and the wheel builds.
+HYPOTHESIS_ONLY = "hypothesis and not slow and not packaging"
+
+# What the thorough run runs by default: the statistical assertions (proofs/bands.py) and the
+# float bounds of the activations' derivatives.
+THOROUGH_PATHS = (
+    "article/lstm_gradients/proofs/test_norm_statistics.py",
+    "article/lstm_gradients/proofs/test_report_figures.py",
+    "article/lstm_gradients/proofs/test_activations.py",
+)
 
 _SUMMARY_LINE = re.compile(r"^(FAILED|ERROR) (\S+)(?: - (.*))?$")
 
@@ -47,6 +79,7 @@ class Run:
     profile: str
     seed: int
     command: list[str]
+    scope: str = "whole suite"  # or the -m expression it ran
     returncode: int = 0
     seconds: float = 0.0
     tests: int = 0
@@ -110,13 +143,15 @@ def run_once(
     cwd: Path,
     logs: Path,
     timeout: float | None,
+    select: str | None = None,
 ) -> Run:
-    """One pytest run with a fresh example database; its log is written to ``logs``."""
+    """One pytest run with a fresh example database (only the items ``-m select`` picks, if
+    given); its log is written to ``logs``."""
     logs.mkdir(parents=True, exist_ok=True)
     junit = logs / f"{profile}-{seed}.xml"
     junit.unlink(missing_ok=True)
-    cmd = _command(profile, seed, workers, junit, args)
-    run = Run(profile, seed, cmd)
+    cmd = _command(profile, seed, workers, junit, [*args, *(["-m", select] if select else [])])
+    run = Run(profile, seed, cmd, scope=f"-m {select!r}" if select else "whole suite")
     with tempfile.TemporaryDirectory(prefix="soak-hypothesis-") as db:
         env = {k: v for k, v in os.environ.items() if k not in ("CI", "HYPOTHESIS_PROFILE")}
         env["HYPOTHESIS_STORAGE_DIRECTORY"] = db
@@ -153,6 +188,8 @@ def soak(
     thorough: bool = True,
     thorough_seed: int = 0,
     thorough_args: Sequence[str] | None = None,
+    full_seeds: int = 1,
+    select: str | None = HYPOTHESIS_ONLY,
     workers: int = 2,
     args: Sequence[str] = (),
     cwd: Path = Path("."),
@@ -161,16 +198,21 @@ def soak(
     echo: bool = True,
 ) -> list[Run]:
     """The dev runs, one per seed, then the thorough run (on ``thorough_args`` if given, else
-    on ``args``); in sequence (the machine has 2 cores)."""
-    plan = [("dev", s) for s in seeds] + ([("thorough", thorough_seed)] if thorough else [])
+    on ``args``); in sequence (the machine has 2 cores). The first ``full_seeds`` dev runs run
+    all of ``args``; the later ones only the items ``-m select`` picks (``None``: all)."""
+    plan = [("dev", s, i >= full_seeds) for i, s in enumerate(seeds)]
+    plan += [("thorough", thorough_seed, False)] if thorough else []
     runs = []
-    for i, (profile, seed) in enumerate(plan, 1):
-        if echo:
-            print(f"[{i}/{len(plan)}] {profile} seed {seed} …", flush=True)
+    for i, (profile, seed, narrow) in enumerate(plan, 1):
         what = thorough_args if profile == "thorough" and thorough_args is not None else args
+        only = select if narrow else None
+        if echo:
+            scope = f"-m {only!r}" if only else shlex.join(what) or "whole suite"
+            print(f"[{i}/{len(plan)}] {profile} seed {seed} ({scope}) …", flush=True)
         run = run_once(
-            profile, seed, workers=workers, args=what, cwd=cwd, logs=logs, timeout=timeout
-        )
+            profile, seed, workers=workers, args=what, cwd=cwd, logs=logs, timeout=timeout,
+            select=only,
+        )  # fmt: skip
         if echo:
             state = "ok" if run.ok else f"{len(run.failures)} failure(s)"
             print(f"    {run.passed} passed, {run.skipped} skipped, {state}, {run.seconds:.0f} s")
@@ -210,15 +252,18 @@ def render(runs: Sequence[Run], cwd: Path, invocation: str) -> str:
         "",
         "Each run: `python -m pytest [-n W] -q -rfE -p no:cacheprovider "
         "--hypothesis-profile=P --hypothesis-seed=N` with a fresh example database "
-        "(see `tools/soak.py`).",
+        "(see `tools/soak.py`). A Hypothesis seed changes only the tests Hypothesis drives "
+        "(marked `hypothesis` by its pytest plugin); the others run the same under every seed, "
+        "so they run once, in the first dev run, and the later dev runs select "
+        f"`-m {HYPOTHESIS_ONLY!r}`.",
         "",
-        "| profile | seed | passed | failed | errors | skipped | wall time |",
-        "|---|---:|---:|---:|---:|---:|---:|",
+        "| profile | seed | ran | passed | failed | errors | skipped | wall time |",
+        "|---|---:|---|---:|---:|---:|---:|---:|",
     ]
     for r in runs:
         lines.append(
-            f"| {r.profile} | {r.seed} | {r.passed} | {r.failed} | {r.errors} | {r.skipped} | "
-            f"{_minutes(r.seconds)}{' (timed out)' if r.timed_out else ''} |"
+            f"| {r.profile} | {r.seed} | {r.scope} | {r.passed} | {r.failed} | {r.errors} | "
+            f"{r.skipped} | {_minutes(r.seconds)}{' (timed out)' if r.timed_out else ''} |"
         )
     paths = {r.profile: _args(r.command) for r in runs}
     lines += ["", *(f"The {k} runs ran `pytest {v or '(testpaths)'}`." for k, v in paths.items())]
@@ -241,7 +286,7 @@ def _args(command: Sequence[str]) -> str:
         if skip:
             skip = False
             continue
-        if a in ("-n", "-p"):
+        if a in ("-n", "-p", "-m"):
             skip = True
             continue
         if not a.startswith(own):
@@ -250,9 +295,26 @@ def _args(command: Sequence[str]) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m tools.soak", description=__doc__.split("\n")[0])
-    p.add_argument("--seeds", type=int, default=20, help="dev runs (default 20)")
+    p = argparse.ArgumentParser(
+        prog="python -m tools.soak",
+        description=(__doc__ or "").replace("``", "`"),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument(
+        "--seeds",
+        type=int,
+        default=20,
+        help="dev runs (default 20): the first runs the whole suite, the others only the "
+        f"items Hypothesis drives (-m {HYPOTHESIS_ONLY!r}): a seed changes nothing else",
+    )
     p.add_argument("--first-seed", type=int, default=1, help="seeds are FIRST … FIRST+K-1")
+    p.add_argument(
+        "--full-seeds",
+        type=int,
+        default=1,
+        metavar="N",
+        help="how many of the dev runs run the whole suite (default 1)",
+    )
     p.add_argument("--no-thorough", action="store_true", help="skip the thorough run")
     p.add_argument("--thorough-only", action="store_true", help="only the thorough run")
     p.add_argument("--thorough-seed", type=int, default=0)
@@ -260,7 +322,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--thorough-paths",
         nargs="+",
         metavar="PATH",
-        help="run the thorough profile on these paths only (default: what the dev runs run)",
+        default=list(THOROUGH_PATHS),
+        help="run the thorough profile on these paths (default: the statistical proofs and "
+        "the float bounds, " + " ".join(THOROUGH_PATHS) + ")",
     )
     p.add_argument("-n", "--workers", type=int, default=2, help="pytest-xdist workers (0: none)")
     p.add_argument("--out", default="docs/soak.md", help="the summary (default docs/soak.md)")
@@ -275,6 +339,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         thorough=not o.no_thorough,
         thorough_seed=o.thorough_seed,
         thorough_args=o.thorough_paths,
+        full_seeds=o.full_seeds,
         workers=o.workers,
         args=o.pytest_args,
         cwd=cwd,
