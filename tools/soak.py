@@ -235,11 +235,17 @@ def _minutes(seconds: float) -> str:
     return f"{int(seconds // 60)} min {int(seconds % 60):02d} s"
 
 
-def render(runs: Sequence[Run], cwd: Path, invocation: str) -> str:
-    """The Markdown summary: what ran, where, each run's counts and failures, the totals."""
-    failures = sum(len(r.failures) for r in runs)
+def commit_of(cwd: Path) -> str:
+    """The checked-out commit, and whether tracked files differ from it."""
     dirty = _git(cwd, "status", "--porcelain", "--untracked-files=no")
-    commit = _git(cwd, "rev-parse", "HEAD") + (" (with uncommitted changes)" if dirty else "")
+    return _git(cwd, "rev-parse", "HEAD") + (" (with uncommitted changes)" if dirty else "")
+
+
+def render(runs: Sequence[Run], cwd: Path, invocation: str, commit: str | None = None) -> str:
+    """The Markdown summary: what ran, where (``commit``: taken when the soak started; default
+    now), each run's counts and failures, the totals."""
+    failures = sum(len(r.failures) for r in runs)
+    commit = commit or commit_of(cwd)
     lines = [
         "# Soak: the whole suite under many Hypothesis seeds",
         "",
@@ -334,6 +340,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     o = p.parse_args(argv)
     seeds = [] if o.thorough_only else list(range(o.first_seed, o.first_seed + o.seeds))
     cwd = Path.cwd()
+    commit = commit_of(cwd)  # before the runs: a commit made while they run was not soaked
     runs = soak(
         seeds,
         thorough=not o.no_thorough,
@@ -349,7 +356,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     invocation = shlex.join(["python", "-m", "tools.soak", *(argv or sys.argv[1:])])
     out = Path(o.out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(render(runs, cwd, invocation), encoding="utf-8")
+    out.write_text(render(runs, cwd, invocation, commit), encoding="utf-8")
     print(f"wrote {out}")
     return 0 if all(r.ok for r in runs) else 1
 

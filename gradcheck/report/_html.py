@@ -83,7 +83,8 @@ def _top(doc: ProofDocument) -> list[str]:
         f"<p><strong>{s['proven']} proven</strong> · {s['failed']} failed · {s['skipped']} "
         f"skipped · {s['unproven']} unproven — of {len(doc.catalogue)} IDs in the catalogue "
         f"<code>{escape(doc.catalogue.name)}</code>. A skip never counts as proof; a test that "
-        "checked nothing (no passing check, assert or recorded bound) is listed as "
+        "checked nothing (no passing check, proven symbolic proof, assert or recorded bound) is "
+        "listed as "
         "<em>no evidence</em> and proves nothing.</p>",
     ]
 

@@ -36,8 +36,9 @@ def _document(doc: ProofDocument) -> Iterator[str]:
         f"**{s['proven']} proven** · {s['failed']} failed · {s['skipped']} skipped · "
         f"{s['unproven']} unproven — of {len(doc.catalogue)} IDs in the catalogue "
         f"{md_code(doc.catalogue.name)}. A skip never counts as proof; an ID is proven only "
-        "when every test naming it passed with evidence (a passing check, a passing assert or "
-        "a recorded bound), and a test that checked nothing is listed as *no evidence*."
+        "when every test naming it passed with evidence (a passing check, a proven symbolic "
+        "proof, a passing assert or a recorded bound), and a test that checked nothing is "
+        "listed as *no evidence*."
     )
     yield ""
     yield from _summary_table(doc)
