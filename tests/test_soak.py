@@ -79,6 +79,7 @@ def test_after_the_first_seed_only_the_tests_hypothesis_drives_run(tmp_path):
     assert runs[1].command[runs[1].command.index("-m", 3) + 1] == HYPOTHESIS_ONLY
     assert "-m" not in runs[0].command[3:]
     assert (runs[0].scope, runs[1].scope) == ("whole suite", f"-m {HYPOTHESIS_ONLY!r}")
+    assert runs[3].scope == "test_small.py::test_property"
     text = render(runs, project, "python -m tools.soak --seeds 3")
     assert f"| dev | 2 | -m {HYPOTHESIS_ONLY!r} | 1 | 0 | 0 | 0 |" in text
     assert "The dev runs ran `pytest (testpaths)`." in text

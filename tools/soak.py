@@ -79,7 +79,7 @@ class Run:
     profile: str
     seed: int
     command: list[str]
-    scope: str = "whole suite"  # or the -m expression it ran
+    scope: str = "whole suite"  # or the -m expression, or the paths it ran
     returncode: int = 0
     seconds: float = 0.0
     tests: int = 0
@@ -151,7 +151,8 @@ def run_once(
     junit = logs / f"{profile}-{seed}.xml"
     junit.unlink(missing_ok=True)
     cmd = _command(profile, seed, workers, junit, [*args, *(["-m", select] if select else [])])
-    run = Run(profile, seed, cmd, scope=f"-m {select!r}" if select else "whole suite")
+    scope = f"-m {select!r}" if select else shlex.join(args) if args else "whole suite"
+    run = Run(profile, seed, cmd, scope=scope)
     with tempfile.TemporaryDirectory(prefix="soak-hypothesis-") as db:
         env = {k: v for k, v in os.environ.items() if k not in ("CI", "HYPOTHESIS_PROFILE")}
         env["HYPOTHESIS_STORAGE_DIRECTORY"] = db
