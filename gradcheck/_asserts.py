@@ -93,7 +93,9 @@ _MACHINERY = tuple(
 def written_by_the_test(test_file: Path, frame: types.FrameType | None) -> bool:
     """Whether the passing assert that called the hook (found above ``frame``) lies in a file
     beside ``test_file`` or below it: the test module, its conftest and helper modules."""
-    while frame is not None and frame.f_code.co_filename.startswith(_MACHINERY):
+    # both sides resolved: an installed proof may reach pytest through a symlink (the packaging
+    # tests' venvs do), and the raw frame path then matched no resolved machinery path
+    while frame is not None and _real(frame.f_code.co_filename).startswith(_MACHINERY):
         frame = frame.f_back
     if frame is None:
         return False

@@ -467,3 +467,23 @@ def test_a_symbolic_proof_is_evidence_when_proven_and_its_assert_when_not(pytest
     assert data["ids"]["A-1"]["symbolic"]["status"] == "proven"
     assert data["ids"]["A-2"]["without_evidence"] == ["test_sym.py::test_a_disproven_one_alone"]
     assert data["ids"]["A-3"]["symbolic"]["status"] == "disproven"
+
+
+def test_pytests_frames_are_skipped_when_pytest_is_reached_through_a_symlink(tmp_path):
+    # the packaging tests' venvs reach pytest through symlinks: the frames between a passing
+    # assert and the hook then carry the link's path, which must still count as pytest's
+    import _pytest
+
+    from gradcheck._asserts import written_by_the_test
+
+    shelf = tmp_path / "shelf"
+    shelf.mkdir()
+    (shelf / "_pytest").symlink_to(Path(_pytest.__file__).parent)
+    test_file = tmp_path / "proofs" / "test_x.py"
+    machinery: dict = {}
+    hook = "import sys\ndef hook(check):\n    return check(sys._getframe(0))\n"
+    exec(compile(hook, str(shelf / "_pytest" / "assertion" / "x.py"), "exec"), machinery)
+    test: dict = {"hook": machinery["hook"]}
+    exec(compile("def test(check):\n    return hook(check)\n", str(test_file), "exec"), test)
+    assert test["test"](lambda frame: written_by_the_test(test_file, frame))
+    assert not test["test"](lambda frame: written_by_the_test(tmp_path / "other" / "t.py", frame))
