@@ -6,8 +6,11 @@
    processes under the ``campaign`` profile (HypoFuzz fuzzes no derandomized test), writing
    everything it finds to the shared database and to a local mirror directory
    (`MultiplexedDatabase`). gradcheck never imports HypoFuzz: it runs it as a command.
-3. After M minutes the workers get SIGINT; each waits until its queued writes reached the
-   database (`gradcheck._campaign_worker`) and stops. HypoFuzz alone runs until killed.
+3. After M minutes of fuzzing the workers get SIGINT (the clock starts at the first example a
+   worker runs: HypoFuzz first collects the suite in every worker, which takes from seconds to
+   minutes with the machine's load and the suite's size, and is not fuzzing); each waits until
+   its queued writes reached the database (`gradcheck._campaign_worker`) and stops. HypoFuzz
+   alone runs until killed.
 4. ``gradcheck prove`` runs against the same database, so that the report includes every
    failure any worker on any machine found (Hypothesis replays the database first). If the
    shared database was lost during the campaign, the proof replays the mirror and says so.
@@ -46,6 +49,10 @@ from gradcheck._sharing import DATABASE_ENV, MIRROR_ENV
 __all__ = ["CampaignOptions", "CampaignResult", "run_campaign"]
 
 _STOP_GRACE_S = 30.0  # the workers flush their queued writes (at most 20 s) and exit
+#: how long the workers may take to run their first example (import, collect the suite under
+#: pytest, start HypoFuzz): 6 s for the example project on an idle 2-core machine, over 60 s at
+#: a load of 9; the article's suite collects in ~20 s idle. Past this, the campaign stops.
+_START_LIMIT_S = 600.0
 _FUZZ_MAIN = "from hypothesis.extra.cli import main; main()"
 # hypofuzz 25.11.1 crashes while shrinking under hypothesis >= 6.157.1 (pyproject's campaign extra)
 _HYPOFUZZ_MAX_HYPOTHESIS = {"25.11.1": (6, 157, 0)}
@@ -72,7 +79,8 @@ class CampaignOptions:
 class CampaignResult:
     """What the workers did: examples and failing test cases per test, and how they ended."""
 
-    seconds: float = 0.0
+    seconds: float = 0.0  # of fuzzing, from the first example any worker ran
+    startup: float = 0.0  # from launching the workers to their first example
     examples: dict[str, int] = field(default_factory=dict)
     failures: dict[str, int] = field(default_factory=dict)
     ended: str = "stopped after the time limit"
@@ -169,23 +177,33 @@ def fuzz(
     }
     env.pop("HYPOTHESIS_PROFILE", None)  # the campaign profile decides
     result = CampaignResult(log=state / "fuzz.log")
-    start = time.monotonic()
+    launched = time.monotonic()
+    start: float | None = None  # the fuzzing clock starts at the first example
     with open(state / "fuzz.log", "wb") as log:
         proc = subprocess.Popen(
             fuzz_command(opts), env=env, stdout=log, stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL, start_new_session=True,
         )  # fmt: skip
         try:
-            while time.monotonic() - start < opts.minutes * 60 and proc.poll() is None:
+            while proc.poll() is None:
                 time.sleep(0.5)
-                _update(result, state, start)
-                tick(time.monotonic() - start, result)
+                now = time.monotonic()
+                _update(result, state, start if start is not None else now)
+                if start is None and result.total_examples:
+                    start, result.startup = now, now - launched
+                if start is None and now - launched > _START_LIMIT_S:
+                    result.ended = f"stopped: no worker ran an example within {_START_LIMIT_S:g} s"
+                    break
+                tick(now - (start if start is not None else now), result)
+                if start is not None and now - start >= opts.minutes * 60:
+                    break
         finally:
             if proc.poll() is None:
-                result.ended = _stop(proc)
+                ended = _stop(proc)
+                result.ended = result.ended if result.ended.startswith("stopped: no") else ended
             else:
                 result.ended = _early_end(proc.returncode, state / "fuzz.log")
-    _update(result, state, start)
+    _update(result, state, start if start is not None else time.monotonic())
     result.lost = lost_events(state / "events.jsonl")
     gone = None if result.lost else unreachable(opts.database)
     if gone:  # lost while no worker was writing (e.g. every test had failed)
@@ -220,7 +238,8 @@ def summary_lines(opts: CampaignOptions, result: CampaignResult) -> Iterator[str
     failing = result.failing_tests
     took = f"{int(result.seconds) // 60}:{int(result.seconds) % 60:02d}"
     yield (
-        f"campaign: {took} (min:s) of {opts.minutes:g} min, {opts.workers} "
+        f"campaign: {took} (min:s) of {opts.minutes:g} min after {result.startup:.0f} s of "
+        f"start-up, {opts.workers} "
         f"worker(s), {result.total_examples} examples over {len(result.examples)} tests, "
         f"{len(failing)} failing test(s) found; {result.ended}"
     )

@@ -235,18 +235,25 @@ def test_campaign_redis_dying_mid_campaign_loses_nothing_recorded(tmp_path, redi
     env["PYTHONPATH"] = str(ROOT)
     for name in ("HYPOTHESIS_PROFILE", "CI"):
         env.pop(name, None)
+    # 20 s of fuzzing, not 6: the failure is saved within a second of the first example, and
+    # Redis must die while the campaign still runs, after this loop saw the key (each look
+    # starts a Python process: 1-3 s at a load of 9)
+    longer = ("--minutes", str(20 / 60), *_SHORT[2:])
     cmd = [CAMPAIGN_PYTHON, "-m", "gradcheck._cli", "campaign", "--database", redis_server.url,
-           *_SHORT]  # fmt: skip
+           *longer]  # fmt: skip
     proc = subprocess.Popen(cmd, cwd=project, env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True)  # fmt: skip
     try:
         # wait until the shrunk failure is in Redis: saved under the test's own key (the prefix
         # b"hypothesis-example:" and a 48-byte digest), after the mirror got it
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline and not any(
-            len(bytes.fromhex(k)) == 19 + 48 for k in redis_server.dump()
-        ):
+        # (the workers' start-up is not part of the campaign's minutes, and takes over 60 s on
+        # a loaded machine: wait as long as the campaign's own start-up limit allows)
+        deadline = time.monotonic() + 600
+        found = False
+        while time.monotonic() < deadline and proc.poll() is None and not found:
             time.sleep(0.5)
+            found = any(len(bytes.fromhex(k)) == 19 + 48 for k in redis_server.dump())
+        assert found, "the campaign did not save the planted failure to Redis"
         assert proc.poll() is None, "the campaign ended before its database died"
         redis_server.stop()  # the shared database dies mid-campaign
         out, _ = proc.communicate(timeout=240)
