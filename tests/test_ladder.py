@@ -266,3 +266,45 @@ def test_a_poisoned_entry_in_the_same_array_changes_no_other_verdict(seed, n, ki
     got = statuses(poisoned)
     assert np.delete(got, k).tolist() == statuses(clean), (clean, poisoned)
     assert got[k] == "inconclusive", poisoned
+
+
+# --- a leaf whose probes never move f borrows no floor from a poisoned leaf ----------------
+
+
+def _saturated(x):
+    # 1e-3 expit(x + 30) at x = 0.7586: the true gradient 4e-17 moves f by ~1e-21 at the
+    # step, below f's resolution (ulp 2e-19): no noise probe of this leaf moves f.
+    return 1e-3 * sp.expit(x[0] + 30)
+
+
+def _saturated_grad(x):
+    return 1e-3 * sp.expit(x + 30) * sp.expit(-(x + 30))
+
+
+def test_a_leaf_f_cannot_see_borrows_no_floor_from_a_poisoned_leaf():
+    # Found by the thorough zoo (saturated:expit(z+30) + poison kink). The clean leaf's probes
+    # never move f, and it took "the largest floor measured on the other leaves": here the
+    # poison's, whose kink reads as noise, so its allowed error went from 4.3e-13 to 3.6e-5
+    # and an error planted at 4x the clean allowed error passed. Its floor now comes from f
+    # itself, which the poison (exactly 0 at the point) does not change.
+    x = np.array([0.75863741])
+    clean = gradcheck.check_grad(_saturated, _saturated_grad, x)
+    allowed = float(clean.params[0].allowed[0])
+    assert clean.status != "fail", clean
+    assert 0 < allowed < 1e-11, clean
+
+    def wrong(x):
+        return _saturated_grad(x) + 4 * allowed
+
+    def poisoned_f(p):
+        return _saturated(p["clean"]) + abs(float(p["poison"]) - 1.5)
+
+    def poisoned_grad(p):
+        return {"clean": wrong(p["clean"]), "poison": np.array(0.0)}
+
+    params = {"clean": x, "poison": np.array(1.5)}
+    alone = gradcheck.check_grad(_saturated, wrong, x)
+    poisoned = gradcheck.check_grad(poisoned_f, poisoned_grad, params)
+    assert alone.status == "fail", alone
+    assert statuses(poisoned, "params['clean']") == statuses(alone), (alone, poisoned)
+    assert statuses(poisoned, "params['poison']") == "inconclusive", poisoned

@@ -34,10 +34,12 @@ below the first level, or any stencil of a noisy f, must be confirmed by the nex
 
 **Locality.** f is noisy only when a strict majority of the probes that moved f are noisy;
 the floor is then 3 times their median σ, and exactly 0 otherwise. A leaf none of whose probes
-moved f at all (its effect below f's resolution) takes the largest floor measured on the
-other leaves. One coordinate whose stencil
-meets a kink, a jump or a pole is one loud probe among quiet ones: it changes no other entry's
-rounding bound or step.
+moved f at all (its effect below f's resolution) measured nothing; its floor is the rounding
+model of f's own values (`grid_floor`), not a floor borrowed from another leaf: the other
+leaf may be a single coordinate whose kink reads as noise (found by the thorough zoo: a
+saturated leaf took a kinked leaf's floor, and its allowed error went from 4.3e-13 to 3.6e-5).
+One coordinate whose stencil meets a kink, a jump or a pole is one loud probe among quiet
+ones, or a leaf of its own: it changes no other leaf's rounding bound or step.
 """
 
 from __future__ import annotations
@@ -104,16 +106,32 @@ def measured(prob: Problem, probe: str, analytic: Sequence[FloatArray]) -> Probl
         for j in range(len(prob.base))
     ]
     floors, ratios = [f for f, _, _ in found], [r for _, r, _ in found]
-    # a leaf none of whose probes moved f (its effect is below f's resolution) has no floor
-    # of its own: it takes the largest one measured on the others
-    told = [k for k, (_, _, informed) in enumerate(found) if informed]
-    if told and len(told) < len(found):
-        floor = np.asarray(np.max([floors[k] for k in told], axis=0), dtype=np.float64)
-        ratio = max(ratios[k] for k in told)
-        for k, (_, _, informed) in enumerate(found):
-            if not informed:
-                floors[k], ratios[k] = floor, ratio
+    # a leaf none of whose probes moved f (its effect is below f's resolution) measured
+    # nothing: its floor is the resolution of f's own values (`grid_floor`), never a floor
+    # measured on another leaf, which one kinked or poled coordinate can dominate
+    own = grid_floor(prob)
+    for k, (_, _, informed) in enumerate(found):
+        if not informed:
+            floors[k], ratios[k] = own
     return replace(prob, floors=floors, ratios=ratios)
+
+
+def grid_floor(prob: Problem) -> tuple[FloatArray, float]:
+    """The floor of a leaf whose probes never moved f, from f's own values: the rounding
+    model ``ulps eps |f|`` at the precision of the grid f's base value lies on. A float64
+    value that is exactly a float32 (probability 2^-29 for a float64 computation) is read as
+    float32's grid (a float32 computation inside f), else f's own ``eps_f``; exactly 0 (the
+    model alone) where f0 is 0. Nothing another leaf measured enters it."""
+    f0 = prob.f0
+    eps32 = float(np.finfo(np.float32).eps)
+    if prob.eps_f >= eps32:
+        return np.zeros_like(f0), 0.0
+    with np.errstate(over="ignore", invalid="ignore"):
+        on_grid = (f0 != 0) & (f0.astype(np.float32).astype(np.float64) == f0)
+    scale = np.fmax(np.abs(f0), prob.mag0)
+    floor = np.where(on_grid, DEFAULT_ULPS * eps32 * scale, 0.0)
+    ratio = float(np.max(np.where(on_grid, DEFAULT_ULPS * eps32, 0.0), initial=0.0))
+    return np.asarray(floor, dtype=np.float64), ratio
 
 
 def _floor(prob: Problem, probes: list[tuple[Probe, FloatArray]]) -> tuple[FloatArray, float, bool]:

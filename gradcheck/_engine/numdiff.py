@@ -30,6 +30,22 @@ adding in quadrature, :math:`\min(\lVert x\circ g\rVert_2, |D|)`); and the measu
 of the entry's leaf (`gradcheck._engine.noise`: exactly 0 unless most of the leaf's probes find
 f noisier than this model, as a float32 computation inside a float64 f is).
 
+*Whose measurement a floor comes from.* A leaf's floor comes from its own probes, which move
+only its own coordinates, so a kink, jump or pole in another leaf never enters it. A leaf
+none of whose probes moves f at all (a saturated sigmoid: its effect is below f's resolution)
+has measured nothing, and borrowing another leaf's floor would let that leaf decide its
+verdict: with one other leaf, that leaf may be one coordinate whose kink reads as noise
+(a median over several coordinates is robust to one of them, a single probe is not). It
+takes the floor of a function that does not move instead, from f's own values: ``ulps eps
+|f_0|`` at the precision of the grid :math:`f_0` lies on (float32's when a float64
+:math:`f_0` is exactly a float32, which a float64 computation gives with probability
+:math:`2^{-29}`: a float32 computation inside f; else the model alone). That is right for
+the entry: f does not move by more than its resolution over the stencil, so a true
+derivative is below about resolution/h, which this floor's :math:`3\delta/h` covers; and
+:math:`f_0` is the same with or without a term that is 0 at the point. Reading an exact
+float32 value of a float64 f as float32 noise (``f0 = 1.0``) costs power on such a leaf only,
+never a false alarm.
+
 **Error of N**, :math:`E = T + R + H` (bounds, not standard deviations):
 
 * truncation :math:`T = |D(\tfrac h2) - D(h)|`. It estimates :math:`\tfrac34 h^2|f'''|/6`,
