@@ -308,3 +308,39 @@ def test_a_leaf_f_cannot_see_borrows_no_floor_from_a_poisoned_leaf():
     assert alone.status == "fail", alone
     assert statuses(poisoned, "params['clean']") == statuses(alone), (alone, poisoned)
     assert statuses(poisoned, "params['poison']") == "inconclusive", poisoned
+
+
+# --- the numeric side depends on f only: a planted error cannot move its own bound ---------
+
+_W = np.array([-1.6930041363148327, -1.615419813662598])
+_X = np.array([999999.4069114068, 999998.6205177648])
+
+
+def _offset_tanh(x):
+    return 1e-3 * float(np.sum(_W * np.tanh(x - 1e6)))
+
+
+def _offset_tanh_grad(x):
+    return 1e-3 * _W / np.cosh(x - 1e6) ** 2
+
+
+@pytest.mark.parametrize("sign", [-1.0, 1.0])
+def test_an_error_planted_at_twice_the_stated_bound_fails_where_the_gradient_is_conditioned(sign):
+    # Found by the thorough zoo (offset:tanh at x ~ 1e6, where |x_i a_i| = 362 >> |f|). The
+    # analytic value entered the rounding bound through the conditioning |x_i| min(|a_i|, |D|):
+    # moved by 2 x its allowed error (0.08 % of it), it flipped one level's quiet decision, the
+    # planted run accepted a step twice as long with 4x the allowed error, and passed. Steps,
+    # quiet decisions and error estimates now come from f alone: the analytic value enters only
+    # the comparison, so the stated bound holds for every gradient judged at this point.
+    ok = gradcheck.check_grad(_offset_tanh, _offset_tanh_grad, _X)
+    assert ok.status == "pass", ok
+    allowed = float(ok.params[0].allowed[1])
+
+    def wrong(x):
+        g = _offset_tanh_grad(x)
+        g[1] += sign * 2 * allowed
+        return g
+
+    res = gradcheck.check_grad(_offset_tanh, wrong, _X)
+    assert res.status == "fail", res
+    assert statuses(res) == ["pass", "fail"], res

@@ -336,7 +336,7 @@ def _entry_check(ctx: _Ctx, j: int, i: int, leaf: Leaf) -> Entry:
     evaluate = stack_evaluator(ctx.stack, prob.base)
     factor = prob.factor(ctx.step, ctx.ulps, j)
     g = float(ctx.grads[j].reshape(-1)[i])
-    args = (prob, j, np.array([i]), factor, ctx.ulps, evaluate, np.array([g]), SAFETY)
+    args = (prob, j, np.array([i]), factor, ctx.ulps, evaluate, SAFETY)
     d, s = coordinate_differences(*args, rms=ctx.rms[j])
     err = ctx.a_err[j]
     floor = SAFETY * (0.0 if err is None else float(err[i]))

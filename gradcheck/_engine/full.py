@@ -35,20 +35,16 @@ class Derivatives:
 def differentiate_all(
     prob: Problem,
     leaves: list[Leaf],
-    a: FloatArray,
     ulps: float,
     step: float | None,
     evaluate: Evaluate,
 ) -> Derivatives:
-    """Ladder derivatives of every coordinate of every leaf (``a``: the analytic side,
-    coordinates x outputs, for the conditioning of the rounding bound)."""
+    """Ladder derivatives of every coordinate of every leaf: from f alone (its steps, quiet
+    decisions and error estimates never read the analytic side, which enters only `judge`)."""
     parts, ss, blocks, start = [], [], [], 0
     for j, (leaf, x) in enumerate(zip(leaves, prob.base, strict=True)):
         factor = prob.factor(step, ulps, j)
-        analytic = a[start : start + x.size].reshape(x.size, *prob.f0.shape)
-        d, s = coordinate_differences(
-            prob, j, np.arange(x.size), factor, ulps, evaluate, analytic, SAFETY
-        )
+        d, s = coordinate_differences(prob, j, np.arange(x.size), factor, ulps, evaluate, SAFETY)
         parts.append(d)
         ss.append(s)
         blocks.append(
@@ -64,7 +60,6 @@ def _rechecked(
     der: Derivatives,
     d: Differences,
     verdict: Verdict,
-    a: FloatArray,
     o: Options,
     evaluate: Evaluate,
 ) -> Differences:
@@ -79,9 +74,8 @@ def _rechecked(
         if not rows.size:
             continue
         part = _rows(d, b.start + rows, prob.f0.shape)
-        analytic = a[b.start + rows].reshape(rows.size, *prob.f0.shape)
         factor = prob.factor(o.step, o.ulps, j)
-        again = recheck(prob, j, rows, factor, o.ulps, evaluate, analytic, SAFETY, part)
+        again = recheck(prob, j, rows, factor, o.ulps, evaluate, SAFETY, part)
         kind[b.start + rows] = again.kind.reshape(rows.size, m)
     return replace(d, kind=kind)
 
@@ -109,7 +103,7 @@ def full_verdict(
 
     ``eps``: the analytic side's precision per coordinate (default: the parameters' dtype).
     """
-    der = differentiate_all(prob, leaves, a, o.ulps, o.step, evaluate)
+    der = differentiate_all(prob, leaves, o.ulps, o.step, evaluate)
     d, extra, note = der.d, 0, ""
     if o.complex_fn is not None:
         d, extra, note = complex_refine(
@@ -133,7 +127,7 @@ def full_verdict(
 
     verdict = verdict_of(d)
     if verdict.status is Status.FAIL:  # a fail must rest on a converged estimate
-        d = _rechecked(prob, der, d, verdict, a, o, evaluate)
+        d = _rechecked(prob, der, d, verdict, o, evaluate)
         verdict = verdict_of(d)
     if note:
         verdict = replace(verdict, reason=f"{verdict.reason} {note}".strip())

@@ -88,6 +88,10 @@ Probe = Callable[[float], list[FloatArray]]
 """A probe: ``at(k)`` is the parameter list moved by ``k`` probe steps (a new array for each
 leaf that moves, built on demand: a probe stores nothing of the parameters' size)."""
 
+Gauged = tuple[Probe, FloatArray, bool]
+"""A probe with its conditioning: ``(at, cond, per_step)``; ``cond`` is ``|x_i a_i|``, or with
+``per_step`` ``|x_i| / η``, which f's own change per probe step turns into the conditioning."""
+
 
 def measured(prob: Problem, probe: str, analytic: Sequence[FloatArray]) -> Problem:
     """``prob`` with its noise floors and step ratios measured along ``probe``:
@@ -134,11 +138,11 @@ def grid_floor(prob: Problem) -> tuple[FloatArray, float]:
     return np.asarray(floor, dtype=np.float64), ratio
 
 
-def _floor(prob: Problem, probes: list[tuple[Probe, FloatArray]]) -> tuple[FloatArray, float, bool]:
+def _floor(prob: Problem, probes: list[Gauged]) -> tuple[FloatArray, float, bool]:
     """The floor (0 unless a strict majority of the probes that moved f are noisy), its
     ratio to f's magnitude, and whether any probe moved f at all."""
     shape = prob.f0.shape
-    found = [_probe(prob, at, cond.reshape(shape)) for at, cond in probes]
+    found = [_probe(prob, at, cond.reshape(shape), per_step) for at, cond, per_step in probes]
     sigma = np.array([p[0] for p in found])
     used = np.array([p[1] for p in found])
     loud = np.array([p[2] for p in found])
@@ -171,9 +175,7 @@ def _weights(x: FloatArray, a: FloatArray, lo: int, hi: int) -> FloatArray:
         return np.asarray(xc[:, None] * np.abs(a[lo:hi]), dtype=np.float64)
 
 
-def coordinate_probes(
-    base: list[FloatArray], j: int, factor: float, a: FloatArray
-) -> list[tuple[Probe, FloatArray]]:
+def coordinate_probes(base: list[FloatArray], j: int, factor: float, a: FloatArray) -> list[Gauged]:
     """`NOISE_COORDINATES` coordinates of leaf ``j``, those that move f most (largest
     ``|x_i a_i|``, the first ones on ties), each moved by `NOISE_STEP` times its stencil's
     step; with their conditioning ``|x_i a_i|``. ``a``: the leaf's analytic derivatives."""
@@ -188,7 +190,9 @@ def coordinate_probes(
     out = []
     for i in picked:
         h = float(steps(scales(x.reshape(-1)[i : i + 1], rms), factor * NOISE_STEP)[0])
-        out.append((_coordinate(base, j, i, h), _weights(x, a, i, i + 1)[0]))
+        # the conditioning from f alone: |x_i| / h times f's change per probe step (`_probe`)
+        per_step = np.full(a.shape[1], abs(float(x.reshape(-1)[i])) / h)
+        out.append((_coordinate(base, j, i, h), per_step, True))
     return out
 
 
@@ -206,7 +210,7 @@ def _coordinate(base: list[FloatArray], j: int, i: int, h: float) -> Probe:
 
 def direction_probe(
     base: list[FloatArray], factor: float, analytic: Sequence[FloatArray]
-) -> tuple[Probe, FloatArray]:
+) -> Gauged:
     """One random direction over all parameters (entries ±[0.5, 1] of their own scale), with
     its conditioning ``||x ∘ a||₂`` (independent roundings add in quadrature). The direction is
     drawn `~gradcheck._engine.numdiff.CHUNK` entries at a time, each chunk from a random stream
@@ -234,11 +238,11 @@ def direction_probe(
         for lo, hi in chunks(0, x.size):
             with np.errstate(over="ignore"):
                 total = total + np.sum(np.square(_weights(x, a, lo, hi)), axis=0)
-    return at, np.asarray(np.sqrt(total))
+    return at, np.asarray(np.sqrt(total)), False
 
 
 def _probe(
-    prob: Problem, probe: Probe, cond: FloatArray
+    prob: Problem, probe: Probe, cond: FloatArray, per_step: bool
 ) -> tuple[FloatArray, NDArray[np.bool_], NDArray[np.bool_]]:
     """(σ, moved f, loud) along one probe, per output (see the module docstring)."""
     point, f0 = prob.point, prob.f0
@@ -255,6 +259,10 @@ def _probe(
         if np.any(_sigma(vals)[1]):
             break
         scale *= 4
+    if per_step:  # a coordinate probe: |x_i| times f's slope along it, from f's values
+        with np.errstate(invalid="ignore", over="ignore"):
+            slope = np.fmax(*(np.abs(vals[k] - vals[-k]) / (2 * k) for k in (1.0, _PHI)))
+            cond = np.nan_to_num(cond * slope / scale, nan=0.0, posinf=0.0)
     model = DEFAULT_ULPS * prob.eps_f * np.fmax(np.max(mags, axis=0), cond)
     size = np.fmax(np.abs(f0), prob.mag0)  # f's magnitude at x (not where a pole makes it huge)
     shape = f0.shape

@@ -21,14 +21,29 @@ not finite; rounding moves it by at most :math:`16\delta`.
 **Rounding of one evaluation**, :math:`\delta`, per entry, from that entry's own evaluations:
 the largest of :math:`\text{ulps}\cdot\varepsilon_f\cdot\max|f|` over the stencil (for an
 inner product :math:`\langle v, y\rangle`: :math:`\sum|v||y|`, which cancellation cannot make
-small); the conditioning :math:`\text{ulps}\cdot\varepsilon_f\,|x_i|\min(|a_i|, |D|)` (any f
+small); the conditioning :math:`\text{ulps}\cdot\varepsilon_f\,|x_i||D|` (any f
 that rounds an intermediate made from :math:`x_i` carries an error :math:`\varepsilon|x_i
-\partial_i f|`, and ``j0`` at :math:`10^6` has :math:`|x f'| \approx 10^6|f|`; the smaller of
-the analytic value and the stencil's largest difference quotient, so that neither a wrong
-gradient nor a stencil crossing a pole inflates it; in fast mode, with independent roundings
-adding in quadrature, :math:`\min(\lVert x\circ g\rVert_2, |D|)`); and the measured noise floor
+\partial_i f|`, and ``j0`` at :math:`10^6` has :math:`|x f'| \approx 10^6|f|`), with
+:math:`|D|` the stencil's largest difference quotient; and the measured noise floor
 of the entry's leaf (`gradcheck._engine.noise`: exactly 0 unless most of the leaf's probes find
 f noisier than this model, as a float32 computation inside a float64 f is).
+
+*The numeric side reads f only.* Steps, quiet decisions, error estimates and the noise
+floors come from f's values, never from the analytic gradient under test, which enters only
+the comparison below. Were it otherwise, the bound an entry is judged by would move with the
+value judged: found by the thorough zoo at ``tanh(x - 1e6)``, where the conditioning
+:math:`|x_i a_i| = 362 \gg |f|` dominates :math:`\delta`; an error of twice the entry's
+allowed error (0.08 % of :math:`a_i`) flipped one level's quiet decision, the step doubled, the
+allowed error quadrupled and the error passed. A stencil crossing a pole inflates
+:math:`|D|`, and so :math:`\delta`, but not enough to make it quiet: :math:`|\Delta_4|` is
+then of the order of the odd difference :math:`2h|D|`, while :math:`\text{QUIET}\,\delta`
+is :math:`\text{QUIET}\cdot\text{ulps}\,\varepsilon_f |x_i||D| \approx 10^{-8}\,h|D|/c`.
+Two places still read the analytic side, as hints that cannot hide an error: which
+`~gradcheck._engine.noise.NOISE_COORDINATES` coordinates of a leaf the noise probes move
+(those with the largest :math:`|x_i a_i|`: a wrong hint probes coordinates that move f less),
+and fast mode's conditioning :math:`\min(\lVert x\circ g\rVert_2, |D|)` along a direction
+(independent roundings add in quadrature, which one difference along the direction cannot
+measure).
 
 *Whose measurement a floor comes from.* A leaf's floor comes from its own probes, which move
 only its own coordinates, so a kink, jump or pole in another leaf never enters it. A leaf

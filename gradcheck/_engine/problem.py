@@ -73,7 +73,7 @@ class Problem:
         self, mag: FloatArray, cond: FloatArray, ulps: float, leaf: int | None
     ) -> FloatArray:
         """The rounding bound of one evaluation: ``ulps eps`` times the largest of the
-        stencil's magnitude, ``|f0|`` and the conditioning ``cond`` (``|x_i a_i|``), or the
+        stencil's magnitude, ``|f0|`` and the conditioning ``cond`` (``|x_i D|``), or the
         measured floor of ``leaf``."""
         size = np.fmax(np.fmax(mag, np.abs(self.f0)), cond)
         bound = ulps * self.eps_f * size
@@ -93,7 +93,6 @@ def coordinate_differences(
     factor: float,
     ulps: float,
     evaluate: Evaluate,
-    analytic: FloatArray,
     width: float,
     *,
     first: float = 1.0,
@@ -102,10 +101,11 @@ def coordinate_differences(
     """The step ladder for coordinates ``idx`` of leaf ``j``; (differences, their scales).
 
     Each coordinate's step is ``factor`` times its own scale, and its rounding bound involves
-    only its own evaluations, its conditioning ``|x_i| min(|a_i|, |D|)`` (``analytic``: the analytic
-    derivatives of these coordinates, shaped ``(len(idx),) + out_shape``) and the floor, 0
-    for an f as quiet as modelled. ``first < 1``: a recheck (`recheck`) from a step that much
-    shorter, every stencil confirmed by the next, without `refit`. ``rms``: the leaf's scale
+    only its own evaluations, its conditioning ``|x_i| |D|`` (``D``: the stencil's largest
+    difference quotient; never the analytic value, so that the gradient under test cannot move
+    its own bound) and the floor, 0 for an f as quiet as modelled. ``first < 1``: a recheck
+    (`recheck`) from a step that much shorter, every stencil confirmed by the next, without
+    `refit`. ``rms``: the leaf's scale
     (`~gradcheck._engine.numdiff.leaf_scale`), when known; only entries ``idx`` are read."""
     x = prob.base[j].reshape(-1)
     r = leaf_scale(x) if rms is None else rms
@@ -113,13 +113,12 @@ def coordinate_differences(
     s = scales(xi, r)
     tail = (1,) * prob.f0.ndim
     absx = np.abs(xi).reshape(-1, *tail)
-    cond = absx * np.abs(analytic)
 
     def rows(k: IntArray, offsets: FloatArray) -> tuple[FloatArray, FloatArray]:
         return evaluate(j, idx[k], offsets)
 
     def rounding(k: IntArray, mag: FloatArray, slope: FloatArray) -> FloatArray:
-        return prob.rounding(mag, np.fmin(cond[k], absx[k] * slope), ulps, j)
+        return prob.rounding(mag, absx[k] * slope, ulps, j)
 
     h0 = steps(s, factor * first)
     noisy = prob.noisy(j) or first < 1
@@ -143,7 +142,6 @@ def recheck(
     factor: float,
     ulps: float,
     evaluate: Evaluate,
-    analytic: FloatArray,
     width: float,
     d: Differences,
     rms: float | None = None,
@@ -161,7 +159,7 @@ def recheck(
     previous = d
     for k in (1, 2):
         again, _ = coordinate_differences(
-            prob, j, idx, factor, ulps, evaluate, analytic, width, first=RECHECK**k, rms=rms
+            prob, j, idx, factor, ulps, evaluate, width, first=RECHECK**k, rms=rms
         )
         with np.errstate(invalid="ignore"):
             agree = np.abs(again.numeric - previous.numeric) <= previous.error + again.error

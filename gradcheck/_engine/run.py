@@ -33,7 +33,7 @@ from gradcheck._tree import Leaf
 MODEL = (
     "error model: allowed = {safety:g} x (truncation |D(h/2) - D(h)| + rounding 3 delta/h + "
     "hidden slope jump |D4|/2h) + ulps eps_g (|a| + max_j |a_j| s_j / s_i) + atol + rtol "
-    "|numeric|, delta = max(ulps eps_f max(|f|, |x_i| min(|a_i|, |D|)), the leaf's measured "
+    "|numeric|, delta = max(ulps eps_f max(|f|, |x_i D|), the leaf's measured "
     "noise), ulps = {ulps:g}; h = c |x_i| halves until the stencil is quiet (|D4| <= "
     "{quiet:g} delta), else the entry is a kink, jump, pole or did not converge; a fail is "
     "rechecked from h/16 and h/256"
