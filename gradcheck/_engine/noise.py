@@ -98,7 +98,9 @@ def measured(prob: Problem, probe: str, analytic: Sequence[FloatArray]) -> Probl
     ``"coordinates"`` (full mode, and fast mode's named entries: each leaf on its own, from
     its own coordinates) or ``"direction"`` (fast mode: one floor for every leaf).
     ``analytic[j]`` holds leaf ``j``'s analytic derivatives, shaped ``(size, m)`` (``m``
-    outputs): the conditioning ``|x_i a_i|`` of the model's bound. Both walk the leaves
+    outputs): a hint of which coordinates move f most (the probed ones), and along a direction
+    the conditioning ``||x ∘ a||₂`` of the model's bound; a coordinate probe measures its
+    conditioning ``|x_i ∂_i f|`` from f's own values. Both walk the leaves
     `~gradcheck._engine.numdiff.CHUNK` entries at a time (fast mode's memory bound)."""
     factor = step_factor(DEFAULT_ULPS, prob.eps_f)
     if probe == "direction":
@@ -178,7 +180,9 @@ def _weights(x: FloatArray, a: FloatArray, lo: int, hi: int) -> FloatArray:
 def coordinate_probes(base: list[FloatArray], j: int, factor: float, a: FloatArray) -> list[Gauged]:
     """`NOISE_COORDINATES` coordinates of leaf ``j``, those that move f most (largest
     ``|x_i a_i|``, the first ones on ties), each moved by `NOISE_STEP` times its stencil's
-    step; with their conditioning ``|x_i a_i|``. ``a``: the leaf's analytic derivatives."""
+    step; with ``|x_i| / η`` (`Gauged`: f's own change per probe step makes it the
+    conditioning). ``a``: the leaf's analytic derivatives, a hint of which coordinates to
+    probe, never part of a bound."""
     x = base[j]
     candidates: list[tuple[float, int]] = []
     for lo, hi in chunks(0, x.size):  # the leading entries of every chunk, then of them all
