@@ -39,12 +39,25 @@ def _numpy_errors_are_failures() -> Iterator[None]:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """A proof run (``gradcheck prove``, which writes ``--gradcheck-proof``) deselects the
+    """Deselect (not skip) tests that do not belong in this run.
+
+    ``slow`` tests (heavy campaigns: the whole scipy.special battery, PLOT-A's own setting) run
+    only when asked for: ``-m slow`` or ``--run-slow`` (the proof's option, registered by
+    article/lstm_gradients/proofs/conftest.py, which deselects the same way for a proof run).
+    A proof run (``gradcheck prove``, which writes ``--gradcheck-proof``) also deselects the
     ``packaging`` tests: they prove no ID and re-run the whole proof from the wheels (about a
     minute more). The test suite (``pytest -n 2``, CI) runs them."""
-    if not config.getoption("--gradcheck-proof", default=None):
-        return
-    packaging = [item for item in items if item.get_closest_marker("packaging")]
-    if packaging:
-        config.hook.pytest_deselected(items=packaging)
-        items[:] = [item for item in items if not item.get_closest_marker("packaging")]
+    slow = not (
+        config.getoption("--run-slow", default=False) or "slow" in (config.getoption("-m") or "")
+    )
+    packaging = bool(config.getoption("--gradcheck-proof", default=None))
+
+    def out(item: pytest.Item) -> bool:
+        return (slow and item.get_closest_marker("slow") is not None) or (
+            packaging and item.get_closest_marker("packaging") is not None
+        )
+
+    dropped = [item for item in items if out(item)]
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = [item for item in items if not out(item)]

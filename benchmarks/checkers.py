@@ -2,8 +2,10 @@
 
 Each runner returns a `Run`. The error column is one metric for every tool, the one
 gradcheck reports as ``max_rel_error``: for each entry ``|a_i - n_i| / (|n_i| + G / s_i)``,
-``G = max_j |a_j| s_j``, ``s_i = max(|x_i|, rms(leaf))`` (a relative error that judges tiny
-entries against the gradient's scale, not against themselves). For fast mode it is the
+``G = max_j |a_j| s_j``, ``s_i`` the entry's own magnitude as gradcheck scales it
+(`gradcheck._engine.numdiff.scales`: ``|x_i|``, at least 2^-20 of the leaf's rms, the rms for
+an exact 0) (a relative error that judges tiny entries against the gradient's scale, not
+against themselves). For fast mode it is the
 same quantity over the checked directions. "calls" counts parameter sets f was evaluated
 at (a vectorized call of B stacked sets counts B; the Python calls are given as well).
 """
@@ -19,6 +21,7 @@ import numpy as np
 
 import gradcheck
 from benchmarks.models import Model, Params
+from gradcheck._engine.numdiff import scales
 
 Array = np.ndarray[Any, Any]
 
@@ -50,9 +53,7 @@ def flat(m: Model) -> tuple[Array, Callable[[Array], Params], Array]:
         parts = np.split(x, np.cumsum(sizes)[:-1], axis=-1)
         return {k: p.reshape(*lead, *s) for k, p, s in zip(keys, parts, shapes, strict=True)}
 
-    s = np.concatenate(
-        [np.maximum(np.abs(v.ravel()), np.sqrt(np.mean(v**2))) for v in m.params.values()]
-    )
+    s = np.concatenate([scales(v.astype(np.float64)).ravel() for v in m.params.values()])
     return x0, unflat, s
 
 

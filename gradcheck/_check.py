@@ -55,7 +55,9 @@ def check_grad(
         ``grad`` may leave them out of its result or return anything for them. Default: every
         member.
     label : the report's title (default: ``f``'s name; a lambda as ``<lambda> at file:LINE``).
-    mode : ``"full"`` checks every entry (4 evaluations of ``f`` per entry, plus 3).
+    mode : ``"full"`` checks every entry (4 evaluations of ``f`` per entry, 2 more per
+        halving of the step where ``f`` needs it, plus ~16 for the base value, determinism
+        and the noise probes).
         ``"fast"`` checks 2 random directions over all parameters (8 evaluations plus the
         same fixed ones, whatever the size); when one does not pass, each parameter's part
         is checked alone and the wrong entries are named by bisection (about 4 log2(n)
@@ -66,8 +68,9 @@ def check_grad(
         numbers.
     rtol, atol : extra slack on top of the error model, for gradients known to be approximate.
         Leave them 0 to judge by the error model alone.
-    step : relative step ``c`` (steps are :math:`h_i \approx c\max(|x_i|, \mathrm{rms})`);
-        default :math:`(\text{ulps}\cdot\varepsilon_f)^{1/3}`, about 1.9e-5 in float64.
+    step : relative first step ``c`` (:math:`h_i \approx c|x_i|`, halved where ``f`` needs it);
+        default :math:`(\text{ulps}\cdot\varepsilon_f)^{1/3}`, about 1.9e-5 in float64, or
+        longer for an ``f`` measured noisier than that (float32 inside).
     ulps : rounding allowance, in units of the working precision, for one evaluation of ``f``
         and for the analytic gradient.
     complex_step : also differentiate by the complex step :math:`\operatorname{Im}
@@ -104,17 +107,24 @@ def check_grad(
     -----
     **The error model** (written out once, in `gradcheck._engine.numdiff`). Each entry's
     numeric derivative is the Richardson combination of central differences at :math:`h` and
-    :math:`h/2`, with an estimated error :math:`E` (truncation plus the rounding of ``f``,
-    ``ulps`` of its working precision or its measured noise, whichever is larger). The entry
-    fails when :math:`|a - N|` exceeds :math:`4E`, plus the analytic side's own rounding
-    judged against the whole gradient (measured at float64 for float32 parameters), plus
-    ``atol + rtol |N|``. In float64 a correct gradient typically agrees to ~1e-10 relative,
-    and a single entry off by a relative 1e-6 of the gradient's scale is caught.
+    :math:`h/2`, :math:`h` relative to the entry's own magnitude, with an estimated error
+    :math:`E` (truncation, the rounding of ``f`` — ``ulps`` of its working precision times its
+    magnitude and conditioning, or its measured noise when larger, which also lengthens the
+    step — and the slope jump a kink too small to see could hide). A stencil that is not a
+    smooth cubic within rounding is refined (:math:`h/2, h/4, \dots`) until it is. The entry
+    fails when :math:`|a - N|` exceeds :math:`4E`, plus the analytic side's own rounding judged
+    against the whole gradient (measured at float64 for float32 parameters), plus
+    ``atol + rtol |N|``, and the fail is reproduced from steps 16 and 256 times shorter. In
+    float64 a correct gradient typically agrees to ~1e-10 relative, and a single entry off by
+    a relative 1e-6 of the gradient's scale is caught; each entry's ``allowed`` is its
+    detection bound.
 
-    **Kinks.** One-sided slopes at :math:`h` and :math:`h/2` must differ as :math:`h f''`
-    does; a slope jump inside the stencil (ReLU at 0, a max tie) makes the entry
-    ``"inconclusive"`` with its path and index, unless the difference is larger than the
-    jump can explain (then it fails).
+    **Kinks, jumps, poles.** An entry whose stencil never becomes smooth under refinement is
+    ``"inconclusive"`` with its path, index and cause: a kink (the slope jump stays constant:
+    ReLU at 0, a max tie), a jump (the differences stay constant: a threshold, a ±1 target),
+    a pole or the edge of ``f``'s domain, or "did not converge". Every other entry is judged
+    as if it were not there. At a kink the entry still fails when the analytic value is
+    outside both one-sided derivatives.
 
     **Vacuity.** When every analytic and numeric entry is below its noise floor (the allowed
     error without atol/rtol), so that an all-zero gradient would have passed too, the result

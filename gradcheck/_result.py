@@ -82,8 +82,9 @@ class Entry:
 class ParamReport:
     """Per-parameter arrays (full mode) and the parameter's own verdict.
 
-    ``analytic``, ``numeric``, ``error`` and ``allowed`` have the parameter's shape
-    (for a Jacobian check: ``out.shape + x.shape``); fast mode leaves them ``None``.
+    ``analytic``, ``numeric``, ``error``, ``allowed`` and ``statuses`` (each entry's verdict:
+    "pass", "fail" or "inconclusive") have the parameter's shape (for a Jacobian check:
+    ``out.shape + x.shape``); fast mode leaves them ``None``.
     """
 
     path: str
@@ -96,6 +97,7 @@ class ParamReport:
     allowed: FloatArray | None = None
     counts: dict[str, int] = field(default_factory=dict)
     grad_dtype: str = ""  # the analytic gradient's dtype as returned ("" when not recorded)
+    statuses: NDArray[np.str_] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {

@@ -20,6 +20,9 @@ Strategies
                      (up to rounding): ``s_1 = rho``, ``s_2.. ~ U[0, rho]``.
 `orthogonal_matrices` float64 square matrices with orthonormal columns (``||W||_2 = 1``,
                      every singular value 1).
+`checker_zoo`        random functions of parameter trees with exact gradients, planted
+                     errors and poisoned entries, for testing a gradient checker
+                     (`gradcheck.zoo`).
 
 References
 ----------
@@ -39,7 +42,15 @@ from hypothesis import strategies as st
 from hypothesis.errors import InvalidArgument
 from numpy.typing import NDArray
 
-__all__ = ["orthogonal_matrices", "rngs", "scaled_arrays", "spectral_matrices"]
+from gradcheck.zoo import checker_zoo
+
+__all__ = [
+    "checker_zoo",
+    "orthogonal_matrices",
+    "rngs",
+    "scaled_arrays",
+    "spectral_matrices",
+]
 
 FloatArray = NDArray[np.float64]
 FloatOrStrategy = float | st.SearchStrategy[float]

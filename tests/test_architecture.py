@@ -20,6 +20,7 @@ ENGINE = [
     "options",
     "numdiff",
     "problem",
+    "noise",
     "analytic",
     "judge",
     "stacks",

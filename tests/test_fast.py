@@ -19,6 +19,9 @@ import gradcheck
 from gradcheck._engine import fast as _fast
 from gradcheck._engine.fast import DIRECTIONS
 from gradcheck._engine.judge import REPORTED
+from gradcheck._engine.noise import BLIND_GROWTH, NOISE_COORDINATES, PROBE_LEVELS, measured
+from gradcheck._engine.numdiff import scales
+from gradcheck._engine.problem import recheck
 from tests._families import FAMILIES
 
 seeds = st.integers(0, 2**32 - 1)
@@ -111,14 +114,51 @@ def test_a_block_of_wrong_entries_is_localized_inside_the_block(seed, n, start, 
 @example(seed=0, k=12, pos=0.999)
 def test_localization_costs_about_4_log2_n_evaluations(seed, k, pos):
     # one test per bisection level (4 evaluations), the named entry's own full-mode stencil
-    # (4) and one test of the rest of the leaf (4): at most 4 (ceil(log2 n) + 2).
+    # (4) and one test of the rest of the leaf (4): at most 4 (ceil(log2 n) + 2); plus, once,
+    # full mode's noise probes for the named entry (4 per probed coordinate, 2 per halving of
+    # a loud probe) and the rechecks from shorter steps of the failing directions and of the
+    # named entry's fail, counted as they are spent.
     n = 2**k
     f, grad, x = coupled(np.random.default_rng(seed), n)
+    probe_cost = []
+
+    recheck_cost = []
+
+    def counted(prob, probe, analytic):
+        before = prob.calls[0]
+        out = measured(prob, probe, analytic)
+        probe_cost.append(prob.calls[0] - before)
+        return out
+
+    def rechecked(prob, *args, **kwargs):
+        before = prob.calls[0]
+        out = recheck(prob, *args, **kwargs)
+        recheck_cost.append(prob.calls[0] - before)
+        return out
+
+    along = _fast._along
+
+    def along_counted(ctx, u, t, confirm=False):  # a failing direction's recheck
+        before = ctx.prob.calls[0]
+        out = along(ctx, u, t, confirm)
+        if confirm:
+            recheck_cost.append(ctx.prob.calls[0] - before)
+        return out
+
     ok = gradcheck.check_grad(f, grad, x, mode="fast", seed=seed)
-    bad = gradcheck.check_grad(f, planted(grad, int(pos * n), 0.1), x, mode="fast", seed=seed)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(_fast, "measured", counted)
+        mp.setattr(_fast, "recheck", rechecked)
+        mp.setattr(_fast, "_along", along_counted)
+        bad = gradcheck.check_grad(f, planted(grad, int(pos * n), 0.1), x, mode="fast", seed=seed)
     assert ok.status == "pass", ok
     assert bad.status == "fail", bad
-    assert bad.evaluations - ok.evaluations <= 4 * (math.ceil(math.log2(n)) + 2), bad
+    assert len(probe_cost) == 1
+    # each probe: 4 evaluations, 4 per lengthening, 2 per shortening, 4 to confirm a plateau
+    per_probe = 4 * (1 + BLIND_GROWTH) + 2 * PROBE_LEVELS + 4
+    assert probe_cost[0] <= min(n, NOISE_COORDINATES) * per_probe
+    bound = 4 * (math.ceil(math.log2(n)) + 2) + probe_cost[0] + sum(recheck_cost)
+    assert bad.evaluations - ok.evaluations <= bound, bad
 
 
 def test_fast_mode_cost_does_not_grow_with_the_number_of_entries():
@@ -155,8 +195,15 @@ def test_a_1e4_scale_leaf_does_not_drown_an_error_in_a_1e_minus_4_scale_leaf(see
     # f moves by O(1) when either leaf moves by its own scale; a 1e-3 relative error in the
     # small leaf must be found and named there (directions are scaled per entry and checked
     # per leaf, so the big leaf's derivative never enters the small leaf's allowance).
+    # (entries of either sign and magnitude 0.5 to 1 of their leaf's scale: each entry's share
+    # of a direction is its own magnitude, so an entry far below its leaf's scale is probed
+    # less, as the stated power ||e∘s||₂ says.)
     rng = np.random.default_rng(seed)
-    params = {"big": 1e4 * rng.uniform(-1, 1, n), "small": 1e-4 * rng.uniform(-1, 1, n)}
+    sign = rng.choice([-1.0, 1.0], (2, n))
+    params = {
+        "big": 1e4 * sign[0] * rng.uniform(0.5, 1, n),
+        "small": 1e-4 * sign[1] * rng.uniform(0.5, 1, n),
+    }
 
     def f(p):
         return float(np.sum(np.sin(p["big"] / 1e4) * 1e3) + np.sum(np.exp(p["small"] / 1e-4)))
@@ -195,7 +242,7 @@ def test_the_stated_detection_power_is_honest():
         ok = gradcheck.check_grad(f, grad, x, mode="fast", seed=seed)
         allowed = max(e.allowed for e in ok.worst)
         i = seed % 20
-        s = max(abs(x[i]), float(np.sqrt(np.mean(x**2))))
+        s = float(scales(x)[i])  # the entry's scale s_i, as the statement defines it
 
         def wrong(x, grad=grad, i=i, e=R * allowed / s):
             g = grad(x).copy()
@@ -243,7 +290,7 @@ def test_the_bisection_steps_decide_exactly_as_the_judge(seed, n, pos, rel):
 
     def both(ctx, u, t):
         q = quick(ctx, u, t)
-        decisions.append(q == (_fast._directional(ctx, u, t, "").status == "fail"))
+        decisions.append(q == (_fast._directional(ctx, u, t, "", recheck=False).status == "fail"))
         return q
 
     f, grad, x = coupled(np.random.default_rng(seed), n)

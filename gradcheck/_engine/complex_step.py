@@ -5,8 +5,9 @@ For an analytic (holomorphic) :math:`f` with real values on real input,
 :math:`h = 10^{-20} s_i` leaves no truncation and only the rounding of the derivative itself.
 But ``abs``, ``maximum``, comparisons, ``.real`` and real-only libraries break it silently.
 So the complex step is *checked*, never trusted: it is used for an entry only when it agrees
-with the error-modelled central difference of that entry, and the check falls back to the
-central difference wherever it does not (or everywhere, when ``f`` drops the imaginary part).
+with the error-modelled central difference of that entry (whose stencil was accepted), and the
+check falls back to the central difference wherever it does not (or everywhere, when ``f``
+drops the imaginary part).
 """
 
 from __future__ import annotations
@@ -53,14 +54,15 @@ def complex_refine(
     g_scale = np.max(np.abs(values) * scale)
     rounding = ulps * eps * (np.abs(values) + g_scale / scale)
     cs, cs_err = values.reshape(d.numeric.shape), rounding.reshape(d.numeric.shape)
-    agree = d.finite & (np.abs(cs - d.numeric) <= safety * d.error + cs_err)
+    agree = d.smooth & (np.abs(cs - d.numeric) <= safety * d.error + cs_err)
     refined = replace(
         d,
         numeric=np.where(agree, cs, d.numeric),
         truncation=np.where(agree, 0.0, d.truncation),
         rounding=np.where(agree, cs_err, d.rounding),
+        hidden=np.where(agree, 0.0, d.hidden),
     )
-    n_bad = int(np.sum(~agree & d.finite))
+    n_bad = int(np.sum(~agree & d.smooth))
     note = (
         f"complex step disagreed with central differences on {n_bad} entries (f is not "
         "holomorphic there); those use central differences."

@@ -1,32 +1,25 @@
-"""Full mode: every coordinate of every leaf differenced (4 evaluations each) and judged.
+"""Full mode: every coordinate of every leaf differenced on the step ladder and judged.
 
-The numeric side and its error are those of the error model (`gradcheck._engine.numdiff`);
-with ``complex_step`` the derivatives are refined where the complex step agrees with them
+The numeric side and its error are those of the error model (`gradcheck._engine.numdiff`):
+4 evaluations per coordinate whose first stencil is quiet, 2 more per halving for the others.
+With ``complex_step`` the derivatives are refined where the complex step agrees with them
 (`gradcheck._engine.complex_step`).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 
 import numpy as np
+from numpy.typing import NDArray
 
 from gradcheck._engine.analytic import eps_g
 from gradcheck._engine.complex_step import complex_refine
 from gradcheck._engine.judge import SAFETY, Block, Verdict, judge
-from gradcheck._engine.numdiff import (
-    OFFSETS,
-    Differences,
-    Evaluate,
-    FloatArray,
-    differences,
-    joined,
-    relative_step,
-    scales,
-    steps,
-)
+from gradcheck._engine.numdiff import Differences, Evaluate, FloatArray, joined
 from gradcheck._engine.options import Options
-from gradcheck._engine.problem import Problem
+from gradcheck._engine.problem import Problem, coordinate_differences, recheck
+from gradcheck._result import Status
 from gradcheck._tree import Leaf
 
 
@@ -35,30 +28,66 @@ class Derivatives:
     """Numeric derivatives of every coordinate: ``d`` shaped (coordinates, outputs)."""
 
     d: Differences
-    h: FloatArray  # step per coordinate
     s: FloatArray  # scale per coordinate
     blocks: list[Block]  # each leaf's slice of the coordinates
 
 
-def differentiate(
-    prob: Problem, leaves: list[Leaf], ulps: float, step: float | None, evaluate: Evaluate
+def differentiate_all(
+    prob: Problem,
+    leaves: list[Leaf],
+    ulps: float,
+    step: float | None,
+    evaluate: Evaluate,
 ) -> Derivatives:
-    """Richardson derivatives of every coordinate of every leaf."""
-    factor = relative_step(step, ulps, prob.eps_f)
-    parts, hs, ss, blocks, start = [], [], [], [], 0
+    """Ladder derivatives of every coordinate of every leaf: from f alone (its steps, quiet
+    decisions and error estimates never read the analytic side, which enters only `judge`)."""
+    parts, ss, blocks, start = [], [], [], 0
     for j, (leaf, x) in enumerate(zip(leaves, prob.base, strict=True)):
-        s = scales(x.astype(np.float64)).ravel()
-        h = steps(s, factor)
-        values, mags = evaluate(j, np.arange(x.size), np.outer(h, OFFSETS))
-        parts.append(differences(prob.f0, values, h, prob.delta(mags.max(axis=1), ulps)))
-        hs.append(h)
+        factor = prob.factor(step, ulps, j)
+        d, s = coordinate_differences(prob, j, np.arange(x.size), factor, ulps, evaluate, SAFETY)
+        parts.append(d)
         ss.append(s)
         blocks.append(
             Block(leaf.path, leaf.array.shape, str(leaf.array.dtype), start, start + x.size)
         )
         start += x.size
     d = joined(parts, (start, prob.f0.size))
-    return Derivatives(d, np.concatenate(hs), np.concatenate(ss), blocks)
+    return Derivatives(d, np.concatenate(ss), blocks)
+
+
+def _rechecked(
+    prob: Problem,
+    der: Derivatives,
+    d: Differences,
+    verdict: Verdict,
+    o: Options,
+    evaluate: Evaluate,
+) -> Differences:
+    """``d`` with the failing accepted estimates rechecked from shorter steps (`recheck`)."""
+    m = prob.f0.size
+    kind = d.kind.copy()
+    for j, (b, p) in enumerate(zip(der.blocks, verdict.params, strict=True)):
+        if p.statuses is None:
+            continue
+        failing = (Status.FAIL.value == p.statuses.reshape(m, -1).T) & d.smooth[b.start : b.stop]
+        rows = np.flatnonzero(np.any(failing, axis=1))
+        if not rows.size:
+            continue
+        part = _rows(d, b.start + rows, prob.f0.shape)
+        factor = prob.factor(o.step, o.ulps, j)
+        again = recheck(prob, j, rows, factor, o.ulps, evaluate, SAFETY, part)
+        kind[b.start + rows] = again.kind.reshape(rows.size, m)
+    return replace(d, kind=kind)
+
+
+def _rows(d: Differences, rows: NDArray[np.intp], out_shape: tuple[int, ...]) -> Differences:
+    """Rows of ``d`` (coordinates x outputs) shaped ``(len(rows),) + out_shape``."""
+    return Differences(
+        **{
+            f.name: getattr(d, f.name)[rows].reshape(rows.size, *out_shape)
+            for f in fields(Differences)
+        }
+    )
 
 
 def full_verdict(
@@ -74,26 +103,32 @@ def full_verdict(
 
     ``eps``: the analytic side's precision per coordinate (default: the parameters' dtype).
     """
-    der = differentiate(prob, leaves, o.ulps, o.step, evaluate)
+    der = differentiate_all(prob, leaves, o.ulps, o.step, evaluate)
     d, extra, note = der.d, 0, ""
     if o.complex_fn is not None:
         d, extra, note = complex_refine(
             o.complex_fn, prob.base, d, der.s, ulps=o.ulps, safety=SAFETY
         )
     out_shape = prob.f0.shape
-    verdict = judge(
-        a,
-        d,
-        der.h,
-        der.s,
-        eps_g(leaves) if eps is None else eps,
-        der.blocks,
-        out_shape,
-        ulps=o.ulps,
-        rtol=o.rtol,
-        atol=o.atol,
-        a_err=a_err,
-    )
+
+    def verdict_of(d: Differences) -> Verdict:
+        return judge(
+            a,
+            d,
+            der.s,
+            eps_g(leaves) if eps is None else eps,
+            der.blocks,
+            out_shape,
+            ulps=o.ulps,
+            rtol=o.rtol,
+            atol=o.atol,
+            a_err=a_err,
+        )
+
+    verdict = verdict_of(d)
+    if verdict.status is Status.FAIL:  # a fail must rest on a converged estimate
+        d = _rechecked(prob, der, d, verdict, o, evaluate)
+        verdict = verdict_of(d)
     if note:
         verdict = replace(verdict, reason=f"{verdict.reason} {note}".strip())
     return verdict, extra

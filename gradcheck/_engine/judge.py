@@ -2,16 +2,18 @@ r"""Turning numeric derivatives and their error estimates into verdicts.
 
 For entry :math:`i` (a coordinate, and for vector functions an output), the analytic value
 :math:`a_i`, the numeric :math:`N_i` and the allowed error are those of the error model
-(`gradcheck._engine.numdiff`, the one place it is written). An entry **fails** when
-:math:`|a_i - N_i| > \text{allowed}_i`; it is **inconclusive** when the stencil is non-smooth
-(a kink) and the slope jump can explain the difference, or when :math:`f` is not finite inside
-the stencil. A check whose analytic and numeric values all sit below their noise floor (so
-that an all-zero gradient would have passed too) is **vacuous**: it proves nothing, and says
-so. The same holds for one parameter: when every entry of a parameter sits below the noise
-floor, its entries are inconclusive, since a wrong formula of that size could not be told from
-a right one, unless both sides are exactly 0 in every entry (a parameter f does not depend
-on). A numeric 0 alone is not enough: f's rounding can swamp a small parameter's effect
-entirely.
+(`gradcheck._engine.numdiff`, the one place it is written). An entry whose stencil was
+accepted **fails** when :math:`|a_i - N_i| > \text{allowed}_i`. An entry whose stencil met a
+kink, a jump or a pole, or did not converge, is **inconclusive** with that cause named, unless
+at a kink :math:`a_i` lies outside both one-sided derivatives (then it fails: no subgradient).
+Such entries are left out of everything the other entries are judged by (the gradient's scale
+:math:`G`, vacuity), so they never decide another entry's verdict. A check whose accepted
+analytic and numeric values all sit below their noise floor (so that an all-zero gradient would
+have passed too) is **vacuous**: it proves nothing, and says so. The same holds for one
+parameter: when every accepted entry of a parameter sits below the noise floor, its entries
+are inconclusive, since a wrong formula of that size could not be told from a right one,
+unless both sides are exactly 0 in every entry (a parameter f does not depend on). A numeric
+0 alone is not enough: f's rounding can swamp a small parameter's effect entirely.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from gradcheck._engine.numdiff import Differences, FloatArray
+from gradcheck._engine.numdiff import JUMP, KINK, POLE, UNCONVERGED, Differences, FloatArray
 from gradcheck._result import Entry, ParamReport, Status
 
 #: the estimated error of a numeric derivative is multiplied by this before comparing.
@@ -58,7 +60,6 @@ class Verdict:
 def judge(
     a: FloatArray,
     d: Differences,
-    h: FloatArray,
     scale: FloatArray,
     eps_g: FloatArray,
     blocks: Sequence[Block],
@@ -68,34 +69,43 @@ def judge(
     rtol: float,
     atol: float,
     a_err: FloatArray | None = None,
+    subgradients: bool = True,
 ) -> Verdict:
-    """Verdicts for ``a`` (shape ``(n, m)``: coordinates x outputs) against ``d``."""
+    """Verdicts for ``a`` (shape ``(n, m)``: coordinates x outputs) against ``d``.
+
+    ``subgradients=False`` (fast mode's directions): a kink is never a fail. Along a direction
+    several entries' kinks add up, and their subgradients, each right for its entry, need not
+    lie between the direction's one-sided derivatives when f is not convex."""
     col = (slice(None), None)
-    g_scale = np.max(np.abs(a) * scale[col], axis=0)  # (m,)
-    with np.errstate(divide="ignore", invalid="ignore"):
+    smooth = d.smooth
+    g_scale = np.max(np.where(smooth, np.abs(a) * scale[col], 0.0), axis=0, initial=0.0)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         floor = ulps * eps_g[col] * (np.abs(a) + g_scale[None, :] / scale[col])
         if a_err is not None:  # measured low-precision rounding of the analytic side
             floor = floor + SAFETY * a_err
+        slack = floor + atol + rtol * np.abs(d.numeric)
         noise = SAFETY * d.error + floor
         allowed = noise + atol + rtol * np.abs(d.numeric)
         diff = np.abs(a - d.numeric)
         rel = np.where(diff == 0, 0.0, diff / (np.abs(d.numeric) + g_scale / scale[col]))
-    code = np.full(a.shape, _PASS)
-    code[diff > allowed] = _FAIL
-    kink_ok = d.kink & ~(diff > allowed + 2 * d.slope_jump)
-    code[kink_ok] = _INCONCLUSIVE
-    code[~d.finite] = _INCONCLUSIVE
+        no_subgradient = (d.kind == KINK) & ((a < d.low - slack) | (a > d.high + slack))
+        no_subgradient &= subgradients
+    code = np.full(a.shape, _INCONCLUSIVE)
+    code[smooth] = _PASS
+    code[smooth & (diff > allowed)] = _FAIL
+    code[no_subgradient] = _FAIL
     # Vacuity: an all-zero gradient would have passed as well (both sides within the noise
     # part of the allowed error of 0), so the check could not tell this gradient from zero.
-    below = (np.abs(a) <= noise) & (np.abs(d.numeric) <= noise)
-    vacuous = bool(np.all(below))
+    below = smooth & (np.abs(a) <= noise) & (np.abs(d.numeric) <= noise)
+    vacuous = bool(np.any(smooth)) and bool(np.all(below[smooth]))
     hidden = [] if vacuous else _vacuous_blocks(a, d, below, code, blocks)
     for b in hidden:
-        code[b.start : b.stop] = _INCONCLUSIVE
-    entries = _entries(a, d, h, allowed, code, blocks, out_shape)
+        part = code[b.start : b.stop]
+        part[smooth[b.start : b.stop]] = _INCONCLUSIVE
+    entries = _entries(a, d, allowed, code, blocks, out_shape)
     params = tuple(_param_report(b, a, d, allowed, code, out_shape) for b in blocks)
-    status, reason = _overall(code, vacuous, [b.path for b in hidden])
-    finite_rel = rel[np.isfinite(rel)]
+    status, reason = _overall(code, d.kind, vacuous, [b.path for b in hidden])
+    finite_rel = rel[np.isfinite(rel) & smooth]
     return Verdict(
         status=status,
         reason=reason,
@@ -113,19 +123,27 @@ def _vacuous_blocks(
     code: NDArray[np.int_],
     blocks: Sequence[Block],
 ) -> list[Block]:
-    """Parameters whose every entry is below the noise floor, not both sides exactly zero."""
+    """Parameters whose every accepted entry is below the noise floor, not both sides exactly
+    zero (entries whose stencil was not accepted are inconclusive anyway, and do not count)."""
     out = []
     for b in blocks:
         part = slice(b.start, b.stop)
-        if b.stop == b.start or not np.all(below[part]) or np.any(code[part] == _FAIL):
+        ok = d.smooth[part]
+        if not np.any(ok) or not np.all(below[part][ok]) or np.any(code[part] == _FAIL):
             continue
-        if np.all((a[part] == 0) & (d.numeric[part] == 0)):
+        if np.all((a[part][ok] == 0) & (d.numeric[part][ok] == 0)):
             continue  # f is flat in it bit for bit and grad says exactly 0: checked, not vacuous
         out.append(b)
     return out
 
 
-def _overall(code: NDArray[np.int_], vacuous: bool, hidden: list[str]) -> tuple[Status, str]:
+#: how the report names each cause of an inconclusive entry.
+CAUSES = {KINK: "kink", JUMP: "jump", POLE: "pole", UNCONVERGED: "did not converge"}
+
+
+def _overall(
+    code: NDArray[np.int_], kind: NDArray[np.int8], vacuous: bool, hidden: list[str]
+) -> tuple[Status, str]:
     n_fail = int(np.sum(code == _FAIL))
     n_inc = int(np.sum(code == _INCONCLUSIVE))
     if n_fail:
@@ -148,9 +166,12 @@ def _overall(code: NDArray[np.int_], vacuous: bool, hidden: list[str]) -> tuple[
             "non-uniform upstream gradient), or check it on its own."
         )
     if n_inc:
+        causes = ", ".join(
+            f"{int(np.sum(kind == k))} {name}" for k, name in CAUSES.items() if np.any(kind == k)
+        )
         return Status.INCONCLUSIVE, (
-            f"{n_inc} {'entry' if n_inc == 1 else 'entries'} could not be checked (see the "
-            "notes below); every other entry agrees."
+            f"{n_inc} {'entry' if n_inc == 1 else 'entries'} could not be checked ({causes}; "
+            "see the notes below); every other entry agrees."
         )
     return Status.PASS, ""
 
@@ -162,21 +183,50 @@ def _index(block: Block, coord: int, out: int, out_shape: tuple[int, ...]) -> tu
     return tuple(int(i) for i in np.unravel_index(out, out_shape)) + inner
 
 
-_NOTES = {
-    "kink": "f is not smooth within ±h of this point (a kink such as ReLU at 0 or a max tie, "
-    "or f noisier than the error model's ulps): the derivative cannot be checked here.",
-    "kink_fail": "f is not smooth here, but the difference exceeds what its slope jump "
-    "can explain.",
-    "nonfinite": "f is not finite at x ± h: the step leaves f's domain.",
-    "vacuous": "every entry of this parameter is within its allowed error of 0: agreement "
-    "proves nothing.",
-}
+def _note(d: Differences, c: int, o: int, code: int) -> str:
+    """Why an entry is inconclusive (or fails at a kink), in the words of the report."""
+    kind, h = int(d.kind[c, o]), float(d.step[c, o])
+    if kind == KINK:
+        lo, hi = float(d.low[c, o]), float(d.high[c, o])
+        if code == _FAIL:
+            return (
+                "kink: f is not smooth here, and the difference exceeds what its slope jump "
+                f"can explain: the analytic value lies outside the one-sided derivatives "
+                f"[{lo:.6g}, {hi:.6g}], so it is no subgradient."
+            )
+        return (
+            "kink: f's slope jumps at this point (the slope jump stays constant as the step "
+            f"halves; one-sided derivatives within [{lo:.6g}, {hi:.6g}]): f is not smooth "
+            "here (ReLU at 0, a max tie, abs), so its derivative cannot be checked."
+        )
+    if kind == JUMP:
+        return (
+            "jump: f jumps in value at this point (its differences stay the same size as h "
+            "halves, so difference quotients grow like 1/h): not differentiable here (a sign, "
+            "a threshold, a comparison such as y == 1?)."
+        )
+    if kind == POLE:
+        return (
+            f"pole: f is not finite at x ± h, or grows without bound as h halves, down to "
+            f"h = {h:.3g}: the step leaves f's domain or meets a pole."
+        )
+    if kind == UNCONVERGED:
+        return (
+            f"did not converge: the differences never settled in the halvings of the step down "
+            f"to h = {h:.3g} (f noisier than the error model here, or varying on a finer scale "
+            "than any step tried)."
+        )
+    if code == _INCONCLUSIVE:
+        return (
+            "vacuous: every entry of this parameter is within its allowed error of 0: "
+            "agreement proves nothing."
+        )
+    return ""
 
 
 def _entries(
     a: FloatArray,
     d: Differences,
-    h: FloatArray,
     allowed: FloatArray,
     code: NDArray[np.int_],
     blocks: Sequence[Block],
@@ -193,13 +243,6 @@ def _entries(
     out: list[Entry] = []
     for c, o in picked[order]:
         block = next(b for b in blocks if b.start <= c < b.stop)
-        note = ""
-        if not d.finite[c, o]:
-            note = _NOTES["nonfinite"]
-        elif d.kink[c, o]:
-            note = _NOTES["kink" if code[c, o] == _INCONCLUSIVE else "kink_fail"]
-        elif code[c, o] == _INCONCLUSIVE:
-            note = _NOTES["vacuous"]
         out.append(
             Entry(
                 path=block.path,
@@ -208,9 +251,9 @@ def _entries(
                 numeric=float(d.numeric[c, o]),
                 error=float(d.error[c, o]),
                 allowed=float(allowed[c, o]),
-                step=float(h[c]),
+                step=float(d.step[c, o]),
                 status=_STATUS[int(code[c, o])],
-                note=note,
+                note=_note(d, int(c), int(o), int(code[c, o])),
             )
         )
     return tuple(out)
@@ -237,6 +280,8 @@ def _param_report(
         if counts["inconclusive"]
         else Status.PASS
     )
+    names = np.array([s.value for s in _STATUS])
+    statuses = names[c].T.reshape(out_shape + b.shape)
     return ParamReport(
         path=b.path,
         shape=out_shape + b.shape,
@@ -247,4 +292,5 @@ def _param_report(
         error=shaped(d.error),
         allowed=shaped(allowed),
         counts=counts,
+        statuses=statuses,
     )

@@ -1,42 +1,48 @@
-"""The checked function, prepared for differencing: working copies, base value, noise.
+"""The checked function, prepared for differencing: working copies, base value, rounding.
 
 `prepare` turns the front end's ``raw(leaves) -> (value, magnitude)`` into a `Problem`: the
 parameters as read-only float64 working arrays (in their own dtype when f refuses float64; a
 read-only view, not a copy, when they already have it), f's base value (finite, and the same
-twice: f is deterministic), f's working precision, and
-`noise`, the measured rounding noise of f near the base point that bounds the rounding term of
-the error model from below (see `gradcheck._engine.numdiff`). `stable` re-evaluates f at the
-end of a check: f must not keep state between calls. The user's arrays are never touched;
-f is called through `gradcheck._engine.calls.call_f` (read-only arrays, fresh copies once f
-writes into them).
+twice: f is deterministic) and f's working precision. Its rounding bound (`Problem.rounding`)
+and step factor (`Problem.factor`) are those of the error model (`gradcheck._engine.numdiff`);
+the measured noise floor they include is filled in by `gradcheck._engine.noise`.
+`coordinate_differences` runs the step ladder for coordinates of one leaf. `stable`
+re-evaluates f at the end of a check: f must not keep state between calls. The user's arrays
+are never touched; f is called through `gradcheck._engine.calls.call_f` (read-only arrays,
+fresh copies once f writes into them).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
 from gradcheck._engine.calls import Calls, call_f, readonly
-from gradcheck._engine.numdiff import FloatArray, Point, scales, step_factor
-from gradcheck._engine.options import DEFAULT_ULPS
+from gradcheck._engine.numdiff import (
+    MAX_FACTOR,
+    UNCONVERGED,
+    Differences,
+    Evaluate,
+    FloatArray,
+    IntArray,
+    Point,
+    differentiate,
+    leaf_scale,
+    refit,
+    relative_step,
+    scales,
+    steps,
+)
 from gradcheck._errors import InvalidInputError, InvalidTypeError, NondeterministicError
 from gradcheck._tree import first_index
 
 Raw = Callable[[list[FloatArray]], tuple[Any, Any]]
 """``raw(leaves) -> (value, magnitude)``: the front end's function of the parameter arrays;
 the magnitude is what f's rounding error is proportional to (see `gradcheck._engine.numdiff`)."""
-
-#: evaluations spent measuring f's rounding noise (`noise`) in full mode: 2 directions x 4
-#: points (fast mode, whose whole budget is a few dozen evaluations, measures along 1).
-NOISE_PROBES = 8
-#: the probe's step, relative to the stencil's: small enough that a kink at the base point
-#: adds only ~ J h / 64 to the probe (so the probe cannot explain a kink away as noise), large
-#: enough that f moves by many of its own ulps and every rounding inside f is reshuffled.
-NOISE_STEP = 2.0**-6
 
 
 @dataclass
@@ -47,50 +53,120 @@ class Problem:
     base: list[FloatArray]  # read-only working copies (float64 where f accepts them)
     eps_f: float  # working precision of f's values
     f0: FloatArray
+    mag0: FloatArray  # f's rounding magnitude at the base point
     calls: list[int]
-    noise: FloatArray  # measured rounding noise of f near the base point (out_shape)
+    floors: list[FloatArray]  # per leaf: measured rounding noise of f (out_shape), else 0
+    ratios: list[float]  # per leaf: max(floor / |f|), which sets the step of a noisy f
     call: Raw  # raw through `call_f`: what a vectorized stack calls
 
-    def delta(self, mag: FloatArray, ulps: float) -> FloatArray:
-        """The rounding bound of one evaluation, given the stencil's largest magnitude."""
-        bound = ulps * self.eps_f * np.maximum(mag, np.abs(self.f0))
-        return np.asarray(np.maximum(bound, self.noise), dtype=np.float64)
+    def floor(self, leaf: int | None) -> FloatArray:
+        """The noise floor of ``leaf``'s coordinates (of a direction over all: the largest)."""
+        if leaf is not None:
+            return self.floors[leaf]
+        return np.asarray(np.max(self.floors, axis=0), dtype=np.float64)
+
+    def noisy(self, leaf: int | None) -> bool:
+        """f is noisier than the model (along ``leaf``'s coordinates)."""
+        return bool(np.any(self.floor(leaf) > 0))
+
+    def rounding(
+        self, mag: FloatArray, cond: FloatArray, ulps: float, leaf: int | None
+    ) -> FloatArray:
+        """The rounding bound of one evaluation: ``ulps eps`` times the largest of the
+        stencil's magnitude, ``|f0|`` and the conditioning ``cond`` (``|x_i D|``), or the
+        measured floor of ``leaf``."""
+        size = np.fmax(np.fmax(mag, np.abs(self.f0)), cond)
+        bound = ulps * self.eps_f * size
+        return np.asarray(np.fmax(bound, self.floor(leaf)), dtype=np.float64)
+
+    def factor(self, step: float | None, ulps: float, leaf: int | None = None) -> float:
+        """The relative step c (`gradcheck._engine.numdiff.relative_step`) of ``leaf``'s
+        coordinates (of a direction over all leaves: the largest)."""
+        ratio = self.ratios[leaf] if leaf is not None else max(self.ratios)
+        return relative_step(step, ulps, self.eps_f, ratio)
 
 
-def noise(
-    point: Point, base: list[FloatArray], f0: FloatArray, factor: float, probes: int
-) -> FloatArray:
-    """A measured bound on the rounding error of one evaluation of f near the base point.
+def coordinate_differences(
+    prob: Problem,
+    j: int,
+    idx: IntArray,
+    factor: float,
+    ulps: float,
+    evaluate: Evaluate,
+    width: float,
+    *,
+    first: float = 1.0,
+    rms: float | None = None,
+) -> tuple[Differences, FloatArray]:
+    """The step ladder for coordinates ``idx`` of leaf ``j``; (differences, their scales).
 
-    Along a random direction u (every entry moved by ±[0.5, 1] of its own scale, times the
-    step), the fourth difference ``f(2ηu) − 4f(ηu) + 6f(0) − 4f(−ηu) + f(−2ηu)`` is
-    η⁴ ∂⁴f ~ 1e-26 relative for a smooth f: what remains is rounding, up to 16 evaluation
-    errors. A loss near 0 computed from O(1) terms (a confident cross-entropy, a sum that
-    cancels) has rounding errors of ε times those terms, thousands of ulps of f itself; this
-    measures them instead of assuming ε |f|. Deterministic (a fixed generator).
-    """
-    rng = np.random.default_rng(0)
-    worst = np.zeros_like(f0)
-    for _ in range(probes // 4):
-        u = [
-            rng.choice([-1.0, 1.0], x.shape)
-            * rng.uniform(0.5, 1.0, x.shape)
-            * factor
-            * NOISE_STEP
-            * scales(x)
-            for x in base
-        ]
-        vals = {}
-        for k in (-2, -1, 1, 2):
-            moved = [
-                readonly(np.asarray(x + k * d).astype(x.dtype, copy=False))
-                for x, d in zip(base, u, strict=True)
-            ]
-            vals[k] = point(moved)[0] - f0
+    Each coordinate's step is ``factor`` times its own scale, and its rounding bound involves
+    only its own evaluations, its conditioning ``|x_i| |D|`` (``D``: the stencil's largest
+    difference quotient; never the analytic value, so that the gradient under test cannot move
+    its own bound) and the floor, 0 for an f as quiet as modelled. ``first < 1``: a recheck
+    (`recheck`) from a step that much shorter, every stencil confirmed by the next, without
+    `refit`. ``rms``: the leaf's scale
+    (`~gradcheck._engine.numdiff.leaf_scale`), when known; only entries ``idx`` are read."""
+    x = prob.base[j].reshape(-1)
+    r = leaf_scale(x) if rms is None else rms
+    xi = x[idx].astype(np.float64)
+    s = scales(xi, r)
+    tail = (1,) * prob.f0.ndim
+    absx = np.abs(xi).reshape(-1, *tail)
+
+    def rows(k: IntArray, offsets: FloatArray) -> tuple[FloatArray, FloatArray]:
+        return evaluate(j, idx[k], offsets)
+
+    def rounding(k: IntArray, mag: FloatArray, slope: FloatArray) -> FloatArray:
+        return prob.rounding(mag, absx[k] * slope, ulps, j)
+
+    h0 = steps(s, factor * first)
+    noisy = prob.noisy(j) or first < 1
+    d = differentiate(prob.f0, rows, h0, rounding, width=width, confirm_first=noisy)
+    if first < 1:
+        return d, s
+    leaf = steps(np.maximum(s, r), factor)  # r: the leaf's scale (1 if all 0)
+    largest = steps(np.maximum(s, r), max(MAX_FACTOR, factor))
+    d = refit(prob.f0, rows, d, h0, rounding, largest=largest, leaf=leaf, width=width)
+    return d, s
+
+
+#: a failing entry is re-differenced from steps this much shorter, twice (`recheck`).
+RECHECK = 2.0**-4
+
+
+def recheck(
+    prob: Problem,
+    j: int,
+    idx: IntArray,
+    factor: float,
+    ulps: float,
+    evaluate: Evaluate,
+    width: float,
+    d: Differences,
+    rms: float | None = None,
+) -> Differences:
+    """``d`` (rows ``idx`` of leaf ``j``, shaped ``(len(idx),) + out_shape``) with every
+    estimate that is not reproduced from steps 16 and 256 times shorter marked
+    `~gradcheck._engine.numdiff.UNCONVERGED`.
+
+    A fail must rest on a converged estimate: a stencil that spans a structure of f hidden in
+    f's rounding (a huge term elsewhere in f) can be quiet at one step and wrong; the same
+    derivative from two much shorter ladders, each stencil confirmed by its half, is not a
+    coincidence. A wrong gradient keeps failing: the shorter steps' estimates agree with the
+    first one within their errors, and the first one's allowed error stands."""
+    ok = d.smooth.copy()
+    previous = d
+    for k in (1, 2):
+        again, _ = coordinate_differences(
+            prob, j, idx, factor, ulps, evaluate, width, first=RECHECK**k, rms=rms
+        )
         with np.errstate(invalid="ignore"):
-            fourth = vals[2] + vals[-2] - 4 * (vals[1] + vals[-1])
-            worst = np.fmax(worst, np.abs(fourth) / 16)
-    return worst
+            agree = np.abs(again.numeric - previous.numeric) <= previous.error + again.error
+        ok &= again.smooth & agree
+        previous = again
+    kind = np.where(d.smooth & ~ok, np.int8(UNCONVERGED), d.kind)
+    return replace(d, kind=np.asarray(kind, dtype=np.int8))
 
 
 def as_value(v: Any, what: str, scalar: bool) -> FloatArray:
@@ -135,12 +211,12 @@ def prepare(
     arrays: list[NDArray[Any]],
     what: str,
     scalar: bool,
-    noise_probes: int = NOISE_PROBES,
     *,
     paths: Sequence[str] = (),
     user: Calls | None = None,
 ) -> Problem:
-    """Working arrays (float64 when ``raw`` accepts them), the base value, determinism.
+    """Working arrays (float64 when ``raw`` accepts them), the base value, determinism. The
+    noise floor is 0 until `gradcheck._engine.noise.measured` measures it.
 
     ``paths`` name the arrays in notes; ``user`` is how the user's code is called (see
     `gradcheck._engine.calls`).
@@ -167,15 +243,15 @@ def prepare(
         base = _working(arrays, None)  # f insists on its own dtype: difference in that precision
         calls[0] += 1
         v0, _ = call(base)
-    f0, _ = point(base)
+    f0, mag0 = point(base)
     if not np.all(np.isfinite(f0)):
         raise InvalidInputError(
             f"{what} is {f0} at the given point: the check needs a finite value there."
         )
     _deterministic(point, base, f0, what)
+    zeros = [np.zeros_like(f0) for _ in base]
     eps = _eps_of(v0, base)
-    measured = noise(point, base, f0, step_factor(DEFAULT_ULPS, eps), noise_probes)
-    return Problem(point, base, eps, f0, calls, measured, call)
+    return Problem(point, base, eps, f0, mag0, calls, zeros, [0.0] * len(base), call)
 
 
 def exact(x: Any) -> str:

@@ -20,8 +20,10 @@ from gradcheck._engine.calls import Calls, checking
 from gradcheck._engine.fast import fast_verdict
 from gradcheck._engine.full import full_verdict
 from gradcheck._engine.judge import SAFETY, Verdict
+from gradcheck._engine.noise import measured
+from gradcheck._engine.numdiff import QUIET
 from gradcheck._engine.options import Options, draw_seed
-from gradcheck._engine.problem import NOISE_PROBES, Problem, Raw, prepare, stable
+from gradcheck._engine.problem import Problem, Raw, prepare, stable
 from gradcheck._engine.stacks import Stack, loop_stack, stack_evaluator, vector_stack
 from gradcheck._progress import Progress
 from gradcheck._result import CheckResult
@@ -29,8 +31,12 @@ from gradcheck._tree import Leaf
 
 #: the one-line summary of the error model (`gradcheck._engine.numdiff`) every result carries.
 MODEL = (
-    "error model: allowed = {safety:g} x (truncation |D(h/2) - D(h)| + rounding 3 ulps eps_f "
-    "|f|/h) + ulps eps_g (|a| + max_j |a_j| s_j / s_i) + atol + rtol |numeric|, ulps = {ulps:g}"
+    "error model: allowed = {safety:g} x (truncation |D(h/2) - D(h)| + rounding 3 delta/h + "
+    "hidden slope jump |D4|/2h) + ulps eps_g (|a| + max_j |a_j| s_j / s_i) + atol + rtol "
+    "|numeric|, delta = max(ulps eps_f max(|f|, |x_i D|), the leaf's measured "
+    "noise), ulps = {ulps:g}; h = c |x_i| halves until the stencil is quiet (|D4| <= "
+    "{quiet:g} delta), else the entry is a kink, jump, pole or did not converge; a fail is "
+    "rechecked from h/16 and h/256"
 )
 
 
@@ -50,11 +56,12 @@ def run_scalar(
     """
     user = user if user is not None else Calls()
     with checking():
-        probes = NOISE_PROBES // 2 if o.mode == "fast" else NOISE_PROBES
         arrays = [leaf.array for leaf in leaves]
         paths = [leaf.path for leaf in leaves]
-        prob = prepare(raw, arrays, what, scalar=True, noise_probes=probes, paths=paths, user=user)
+        prob = prepare(raw, arrays, what, scalar=True, paths=paths, user=user)
         grad = gradient(analytic, leaves, user)
+        probe = "direction" if o.mode == "fast" else "coordinates"
+        prob = measured(prob, probe, [g.reshape(-1, 1) for g in grad.values])
         total = None if o.mode == "fast" else 4 * sum(leaf.array.size for leaf in leaves)
         extra = 0
         with Progress(total, f"gradcheck {label}") as progress:
@@ -93,6 +100,7 @@ def run_jacobian(
         J = jacobian(out_shape)
         eps = max(float(np.finfo(J.dtype).eps), float(np.finfo(leaf.array.dtype).eps))
         a = np.asarray(J, dtype=np.float64).reshape(prob.f0.size, leaf.array.size).T
+        prob = measured(prob, "coordinates", [a])
         evaluate = stack_evaluator(loop_stack(prob.point, prob.base), prob.base)
         verdict, _ = full_verdict(
             prob, [Leaf("J", leaf.array)], a, None, evaluate, o, eps=np.full(leaf.array.size, eps)
@@ -130,7 +138,7 @@ def finish(
         worst_ratio=verdict.worst_ratio,
         max_rel_error=verdict.max_rel_error,
         reason=verdict.reason,
-        model=MODEL.format(safety=SAFETY, ulps=o.ulps),
+        model=MODEL.format(safety=SAFETY, ulps=o.ulps, quiet=QUIET),
         seed=o.seed,
         notes=tuple(notes),
     )
