@@ -1,0 +1,254 @@
+"""The JAX adapter's pieces: the checked leaves of a call, the loss with its cotangent, its
+gradient by ``jax.grad``, and stacked points through ``jax.vmap`` (or a loop).
+
+As in `gradcheck.torch._evaluate`, the engine's numpy values become JAX arrays once per point
+or once per stack of points, and the first vmapped stack also evaluates the base point: a
+vmapped value off the plain one by more than two rounding bounds sends the check to the loop.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from numpy.typing import NDArray
+
+from gradcheck import _complex
+from gradcheck._engine.numdiff import FloatArray
+from gradcheck._engine.options import DEFAULT_ULPS
+from gradcheck._engine.problem import Problem
+from gradcheck._engine.stacks import Moved, Stack
+from gradcheck._errors import InvalidInputError, InvalidTypeError
+from gradcheck._tree import Leaf, validate_params
+from gradcheck._vector import _COTANGENT_TAG, cotangents
+
+Wrt = int | str | Sequence[int | str] | None
+
+
+def _checkable(x: Any) -> bool:
+    dt = getattr(x, "dtype", None)
+    if dt is None or not hasattr(x, "shape"):
+        return False
+    return bool(jnp.issubdtype(dt, jnp.floating) or jnp.issubdtype(dt, jnp.complexfloating))
+
+
+@dataclass(frozen=True)
+class Call:
+    """``f`` with its checked leaves taken out; ``call(values)`` puts new ones in."""
+
+    f: Callable[..., Any]
+    keyword: bool
+    treedef: Any  # of the whole input tuple (or dict)
+    every: list[Any]  # every input leaf, the checked ones included
+    slots: list[int]  # positions in `every` of the checked leaves
+    leaves: list[Leaf]  # the checked leaves, named, as numpy arrays (0-d as shape (1,))
+    shapes: list[tuple[int, ...]]
+
+    def __call__(self, values: Sequence[Any]) -> Any:
+        every = list(self.every)
+        for k, v in zip(self.slots, values, strict=True):
+            every[k] = v
+        tree = jax.tree_util.tree_unflatten(self.treedef, every)
+        return self.f(**tree) if self.keyword else self.f(*tree)
+
+
+def make_call(f: Callable[..., Any], inputs: tuple[Any, ...], wrt: Wrt) -> Call:
+    keyword = len(inputs) == 1 and isinstance(inputs[0], dict)
+    tree: Any = inputs[0] if keyword else tuple(inputs)
+    pairs, treedef = jax.tree_util.tree_flatten_with_path(tree)
+    tops = list(tree) if keyword else list(range(len(inputs)))
+    chosen = _selection(wrt, tops)
+    slots, leaves, shapes = [], [], []
+    for k, (path, x) in enumerate(pairs):
+        top = path[0].key if keyword else path[0].idx
+        if (chosen is not None and top not in chosen) or not _checkable(x):
+            continue
+        arr = np.array(x)
+        if arr.size == 0:
+            continue
+        name = jax.tree_util.keystr(path[1:])
+        name = f"{top}{name}" if keyword else f"inputs[{top}]{name}"
+        slots.append(k)
+        shapes.append(arr.shape)
+        leaves.append(validate_params(arr.reshape(arr.shape or (1,)), name, complex_ok=True)[0])
+    if not leaves:
+        raise InvalidInputError(
+            "no input is a non-empty floating or complex array: nothing to check. Pass the "
+            "arrays to differentiate."
+        )
+    every = [x for _, x in pairs]
+    return Call(f, keyword, treedef, every, slots, leaves, shapes)
+
+
+def _selection(wrt: Wrt, tops: list[Any]) -> set[Any] | None:
+    if wrt is None:
+        return None
+    items = [wrt] if isinstance(wrt, int | str) else list(wrt)
+    for w in items:
+        if isinstance(w, bool) or w not in tops:
+            raise InvalidInputError(
+                f"`wrt` names {w!r}, which is not an input: the inputs are {tops}."
+            )
+    if not items:
+        raise InvalidInputError("`wrt` is empty: name at least one input to check.")
+    return set(items)
+
+
+def outputs(out: Any) -> list[Any]:
+    return [y for y in jax.tree_util.tree_leaves(out) if _checkable(y)]
+
+
+@dataclass(frozen=True)
+class Loss:
+    """``loss(values) -> (L, magnitude)``: the real loss of a cotangent ``v``, in JAX."""
+
+    call: Call
+    v: tuple[Any, ...]
+
+    def __call__(self, values: Sequence[Any]) -> tuple[Any, Any]:
+        ys = outputs(self.call(values))
+        if [tuple(y.shape) for y in ys] != [tuple(v.shape) for v in self.v]:
+            raise InvalidInputError(
+                f"f returned outputs of shapes {[tuple(y.shape) for y in ys]} here and "
+                f"{[tuple(v.shape) for v in self.v]} at the checked point: the outputs of a "
+                "differentiable function keep their shapes."
+            )
+        value: Any = 0.0
+        mag: Any = 0.0
+        for y, v in zip(ys, self.v, strict=True):
+            parts = [(y.real, v.real), (y.imag, v.imag)] if jnp.iscomplexobj(y) else [(y, v)]
+            for yp, vp in parts:
+                vp = vp.astype(yp.dtype)
+                value = value + jnp.sum(vp * yp)
+                mag = mag + jnp.sum(jnp.abs(vp) * jnp.abs(yp))
+        return value, mag
+
+
+def cotangent(call: Call, seed: int) -> Loss:
+    at = [leaf.array.reshape(s) for leaf, s in zip(call.leaves, call.shapes, strict=True)]
+    ys = outputs(call(at))
+    if not ys:
+        raise InvalidTypeError("f returned no floating or complex array: nothing to check.")
+    stream = np.random.default_rng(np.random.SeedSequence([seed, _COTANGENT_TAG]))
+    vs = []
+    for y in ys:
+        shape = tuple(y.shape)
+        if jnp.iscomplexobj(y):
+            re, im = cotangents([shape, shape], stream)
+            vs.append(jnp.asarray(re + 1j * im))
+        else:
+            vs.append(jnp.asarray(cotangents([shape], stream)[0]))
+    return Loss(call, tuple(vs))
+
+
+@dataclass
+class Evaluator:
+    loss: Loss
+    leaves: list[Leaf]
+    vmap: bool = True
+    notes: list[str] = field(default_factory=list)
+
+    def values(self, xs: list[Any], stacked: Sequence[bool] | None = None) -> list[Any]:
+        zs = _complex.join(self.leaves, xs)
+        shapes = self.loss.call.shapes
+        flags = stacked or [False] * len(zs)
+        return [
+            jnp.asarray(np.reshape(z, (z.shape[0], *s) if st else s))
+            for z, s, st in zip(zs, shapes, flags, strict=True)
+        ]
+
+    def raw(self, xs: list[FloatArray]) -> tuple[Any, Any]:
+        value, mag = self.loss(self.values(xs))
+        return np.asarray(value), np.asarray(mag)
+
+    def analytic(self, xs: list[NDArray[Any]]) -> list[NDArray[Any]]:
+        """``jax.grad`` of the loss, conjugated for complex leaves (PyTorch's convention)."""
+        vals = self.values(xs)
+
+        def scalar(*ps: Any) -> Any:
+            return self.loss(ps)[0]
+
+        gs = jax.grad(scalar, argnums=tuple(range(len(vals))))(*vals)
+        out = [np.conj(np.asarray(g)) if jnp.iscomplexobj(g) else np.asarray(g) for g in gs]
+        out = [g.reshape(leaf.array.shape) for g, leaf in zip(out, self.leaves, strict=True)]
+        return _complex.split_values(self.leaves, out)
+
+    def stack_factory(self) -> Callable[[Problem, Callable[[int], None]], Stack]:
+        def make(prob: Problem, advance: Callable[[int], None]) -> Stack:
+            return _JaxStack(self, prob, advance).__call__
+
+        return make
+
+
+@dataclass
+class _JaxStack:
+    ev: Evaluator
+    prob: Problem
+    advance: Callable[[int], None]
+    verified: bool = False
+
+    def __call__(self, moved: Moved) -> tuple[FloatArray, FloatArray]:
+        b = int(next(iter(moved.values())).shape[0])
+        verify = self.ev.vmap and not self.verified
+        if verify:
+            moved = {j: np.concatenate([m, self.prob.base[j][None]]) for j, m in moved.items()}
+        xs = [moved.get(j, x) for j, x in enumerate(self.prob.base)]
+        stacked = _stacked_params(self.ev.leaves, list(moved))
+        vals = self.ev.values(xs, stacked)
+        out = self._vmapped(vals, stacked) if self.ev.vmap else None
+        if out is not None and verify:
+            out = self._verified(out)
+        if out is None:
+            out = self._looped(vals, stacked, b)
+        self.prob.calls[0] += b
+        self.advance(b)
+        return out[0][:b].astype(np.float64), np.abs(out[1][:b]).astype(np.float64)
+
+    def _vmapped(self, vals: list[Any], stacked: list[bool]) -> tuple[Any, Any] | None:
+        def one(*ps: Any) -> tuple[Any, Any]:
+            return self.ev.loss(ps)
+
+        axes = tuple(0 if s else None for s in stacked)
+        try:
+            value, mag = jax.vmap(one, in_axes=axes)(*vals)
+        except Exception as exc:  # f does not vectorize: loop
+            first = str(exc).strip().split("\n")[0][:100]
+            self._fallback(f"f cannot be vmapped ({type(exc).__name__}: {first})")
+            return None
+        return np.asarray(value), np.asarray(mag)
+
+    def _verified(self, out: tuple[Any, Any]) -> tuple[Any, Any] | None:
+        self.verified = True
+        at_base = float(out[0][-1])
+        allowed = 2 * float(self.prob.delta(np.abs(out[1][-1:]), DEFAULT_ULPS).max())
+        if not abs(at_base - float(self.prob.f0)) <= allowed:
+            self._fallback(
+                f"vmapped f gave {at_base!r} at the base point, the plain call "
+                f"{float(self.prob.f0)!r}"
+            )
+            return None
+        return out
+
+    def _looped(self, vals: list[Any], stacked: list[bool], b: int) -> tuple[Any, Any]:
+        pairs = [
+            self.ev.loss([v[k] if s else v for v, s in zip(vals, stacked, strict=True)])
+            for k in range(b)
+        ]
+        return np.array([p[0] for p in pairs]), np.array([p[1] for p in pairs])
+
+    def _fallback(self, why: str) -> None:
+        self.ev.vmap = False
+        self.ev.notes.append(f"{why}; perturbed points were evaluated one by one.")
+
+
+def _stacked_params(leaves: list[Leaf], moved: list[int]) -> list[bool]:
+    out, j = [], 0
+    for leaf in leaves:
+        n = 2 if _complex.is_complex(leaf.array) else 1
+        out.append(any(k in moved for k in range(j, j + n)))
+        j += n
+    return out
