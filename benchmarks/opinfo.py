@@ -23,6 +23,7 @@ import argparse
 import dataclasses
 import json
 import statistics
+import sys
 import time
 import warnings
 from collections.abc import Callable, Iterator
@@ -32,6 +33,7 @@ from typing import Any
 
 import numpy as np
 import torch
+from torch.autograd.gradcheck import GradcheckError
 
 import gradcheck.torch as gt
 from gradcheck import Status
@@ -176,7 +178,7 @@ def run_torch(s: Sample, fast: bool) -> Outcome:
     tool = "torch fast_mode" if fast else "torch default"
     if exc is None:
         return Outcome(tool, "pass", "", dt)
-    failed = isinstance(exc, torch.autograd.gradcheck.GradcheckError)
+    failed = isinstance(exc, GradcheckError)
     return Outcome(tool, "fail" if failed else "error", "", dt, f"{type(exc).__name__}: {exc}")
 
 
@@ -314,11 +316,15 @@ def caught_by_torch(s: Sample, fast: bool) -> tuple[bool, bool]:
 # --- the run --------------------------------------------------------------------------------
 
 
-def run(ops: set[str] | None = None, planted_n: int = PLANTED) -> dict[str, Any]:
+def run(
+    ops: set[str] | None = None, planted_n: int = PLANTED, progress: bool = False
+) -> dict[str, Any]:
     torch.set_num_threads(1)
     pool = list(samples(ops))
     rows = []
-    for s in pool:
+    for k, s in enumerate(pool):
+        if progress:
+            print(f"[{k + 1}/{len(pool)}] {s.name}", file=sys.stderr, flush=True)
         row = {"sample": s.name, "op": s.op, "dtype": s.dtype}
         for out in (
             run_torch(s, False),
@@ -399,7 +405,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--json", help="write every row to this file")
     args = ap.parse_args(argv)
     ops = set(args.ops.split(",")) if args.ops else None
-    result = run(ops, args.planted)
+    result = run(ops, args.planted, progress=True)
     if args.json:
         with open(args.json, "w", encoding="utf-8") as fh:
             json.dump(result, fh, indent=1, default=str)

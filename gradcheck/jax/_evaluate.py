@@ -87,9 +87,14 @@ def make_call(f: Callable[..., Any], inputs: tuple[Any, ...], wrt: Wrt) -> Call:
 def _selection(wrt: Wrt, tops: list[Any]) -> set[Any] | None:
     if wrt is None:
         return None
-    items = [wrt] if isinstance(wrt, int | str) else list(wrt)
+    items = [wrt] if isinstance(wrt, int | str) or not isinstance(wrt, Sequence) else list(wrt)
     for w in items:
-        if isinstance(w, bool) or w not in tops:
+        if isinstance(w, bool) or not isinstance(w, int | str):
+            raise InvalidTypeError(
+                f"`wrt` must be an input's position (int) or a dict key (str), or a sequence "
+                f"of them, not {type(w).__name__} {w!r}."
+            )
+        if w not in tops:
             raise InvalidInputError(
                 f"`wrt` names {w!r}, which is not an input: the inputs are {tops}."
             )
@@ -161,18 +166,18 @@ class Evaluator:
             for z, s, st in zip(zs, shapes, flags, strict=True)
         ]
 
+    def __post_init__(self) -> None:
+        n = len(self.leaves)
+        self.point = _Compiled(lambda *ps: self.loss(ps))
+        self.grad = _Compiled(jax.grad(lambda *ps: self.loss(ps)[0], argnums=tuple(range(n))))
+
     def raw(self, xs: list[FloatArray]) -> tuple[Any, Any]:
-        value, mag = self.loss(self.values(xs))
+        value, mag = self.point(*self.values(xs))
         return np.asarray(value), np.asarray(mag)
 
     def analytic(self, xs: list[NDArray[Any]]) -> list[NDArray[Any]]:
         """``jax.grad`` of the loss, conjugated for complex leaves (PyTorch's convention)."""
-        vals = self.values(xs)
-
-        def scalar(*ps: Any) -> Any:
-            return self.loss(ps)[0]
-
-        gs = jax.grad(scalar, argnums=tuple(range(len(vals))))(*vals)
+        gs = self.grad(*self.values(xs))
         out = [np.conj(np.asarray(g)) if jnp.iscomplexobj(g) else np.asarray(g) for g in gs]
         out = [g.reshape(leaf.array.shape) for g, leaf in zip(out, self.leaves, strict=True)]
         return _complex.split_values(self.leaves, out)
@@ -184,12 +189,31 @@ class Evaluator:
         return make
 
 
+class _Compiled:
+    """``jax.jit(fn)``, or ``fn`` itself from the first call that cannot be traced (Python
+    control flow on values): one XLA compilation per input signature instead of one per
+    primitive and shape, which eager execution pays."""
+
+    def __init__(self, fn: Callable[..., Any]) -> None:
+        self.fn, self.jitted = fn, jax.jit(fn)
+        self.traceable = True
+
+    def __call__(self, *args: Any) -> Any:
+        if self.traceable:
+            try:
+                return self.jitted(*args)
+            except (jax.errors.JAXTypeError, jax.errors.JAXIndexError):
+                self.traceable = False
+        return self.fn(*args)
+
+
 @dataclass
 class _JaxStack:
     ev: Evaluator
     prob: Problem
     advance: Callable[[int], None]
     verified: bool = False
+    vmapped: dict[tuple[int | None, ...], _Compiled] = field(default_factory=dict)
 
     def __call__(self, moved: Moved) -> tuple[FloatArray, FloatArray]:
         b = int(next(iter(moved.values())).shape[0])
@@ -213,8 +237,10 @@ class _JaxStack:
             return self.ev.loss(ps)
 
         axes = tuple(0 if s else None for s in stacked)
+        if axes not in self.vmapped:
+            self.vmapped[axes] = _Compiled(jax.vmap(one, in_axes=axes))
         try:
-            value, mag = jax.vmap(one, in_axes=axes)(*vals)
+            value, mag = self.vmapped[axes](*vals)
         except Exception as exc:  # f does not vectorize: loop
             first = str(exc).strip().split("\n")[0][:100]
             self._fallback(f"f cannot be vmapped ({type(exc).__name__}: {first})")
@@ -235,7 +261,7 @@ class _JaxStack:
 
     def _looped(self, vals: list[Any], stacked: list[bool], b: int) -> tuple[Any, Any]:
         pairs = [
-            self.ev.loss([v[k] if s else v for v, s in zip(vals, stacked, strict=True)])
+            self.ev.point(*[v[k] if s else v for v, s in zip(vals, stacked, strict=True)])
             for k in range(b)
         ]
         return np.array([p[0] for p in pairs]), np.array([p[1] for p in pairs])

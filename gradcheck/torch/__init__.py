@@ -23,7 +23,7 @@ from gradcheck._engine.run import run_scalar
 from gradcheck._result import CheckResult
 from gradcheck.torch._dropin import GradcheckFailure, GradcheckInconclusive, gradcheck
 from gradcheck.torch._evaluate import Evaluator
-from gradcheck.torch._inputs import Wrt, make_call
+from gradcheck.torch._inputs import Wrt, make_call, to_tensor
 from gradcheck.torch._loss import cotangent
 
 __all__ = ["GradcheckFailure", "GradcheckInconclusive", "check", "gradcheck"]
@@ -80,7 +80,8 @@ def check(
     assert o.seed is not None
     call = make_call(fn, inputs, wrt)
     leaves = [p.leaf() for p in call.params]
-    loss = cotangent(call, [p.tensor.detach() for p in call.params], o.seed)
+    fresh = [to_tensor(leaf.array, p) for leaf, p in zip(leaves, call.params, strict=True)]
+    loss = cotangent(call, fresh, o.seed)
     ev = Evaluator(loss, call.params, leaves, vmap=vmap)
     name = label if label is not None else _name(fn)
     result = run_scalar(

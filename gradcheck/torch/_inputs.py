@@ -134,7 +134,7 @@ def _selection(
 ) -> set[int | str] | None:
     if wrt is None:
         return None
-    items = [wrt] if isinstance(wrt, int | str) else list(wrt)
+    items = [wrt] if isinstance(wrt, int | str) or not isinstance(wrt, Sequence) else list(wrt)
     valid = [*keys, *module]
     for w in items:
         if isinstance(w, bool) or not isinstance(w, int | str):
