@@ -11,6 +11,7 @@ from torch.autograd.gradcheck import GradcheckError as _TorchGradcheckError
 
 from gradcheck._errors import GradcheckError, GradientMismatch, InvalidInputError
 from gradcheck._result import CheckResult, Status
+from gradcheck.torch._check import check
 
 
 class GradcheckFailure(GradientMismatch, _TorchGradcheckError):
@@ -109,8 +110,6 @@ def gradcheck(
             "no input tensor requires grad: gradcheck checks the inputs with "
             "requires_grad=True, as torch.autograd.gradcheck does."
         )
-    from gradcheck.torch import check
-
     result = check(
         func,
         *args,
