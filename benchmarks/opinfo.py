@@ -299,7 +299,8 @@ def _with_plant(s: Sample, index: int) -> Sample:
 def caught(s: Sample, index: int, mode: str) -> tuple[bool, bool]:
     """(caught, named) for gradcheck: a fail whose named entries include the planted one."""
     res = gt.check(s.fn, *s.inputs, mode=mode, seed=1, label=s.name)
-    want = tuple(int(i) for i in np.unravel_index(index, tuple(s.inputs[0].shape)))
+    # a 0-d input is differenced as shape (1,) until the engine takes 0-d arrays (issue 11)
+    want = tuple(int(i) for i in np.unravel_index(index, tuple(s.inputs[0].shape) or (1,)))
     named = any(
         e.status is Status.FAIL and e.path == "inputs[0]" and e.index == want for e in res.worst
     )
@@ -317,12 +318,22 @@ def caught_by_torch(s: Sample, fast: bool) -> tuple[bool, bool]:
 
 
 def run(
-    ops: set[str] | None = None, planted_n: int = PLANTED, progress: bool = False
+    ops: set[str] | None = None,
+    planted_n: int = PLANTED,
+    progress: bool = False,
+    log: str | None = None,
 ) -> dict[str, Any]:
+    """Every sample through the four tools, then the planted bugs. With ``log``, each row is
+    appended to that JSON-lines file as it finishes, and rows already there are not rerun (a
+    long run survives an interruption)."""
     torch.set_num_threads(1)
     pool = list(samples(ops))
+    done = _done_rows(log)
     rows = []
     for k, s in enumerate(pool):
+        if s.name in done:
+            rows.append(done[s.name])
+            continue
         if progress:
             print(f"[{k + 1}/{len(pool)}] {s.name}", file=sys.stderr, flush=True)
         row = {"sample": s.name, "op": s.op, "dtype": s.dtype}
@@ -334,6 +345,9 @@ def run(
         ):
             row[out.tool] = dataclasses.asdict(out)
         rows.append(row)
+        if log:
+            with open(log, "a", encoding="utf-8") as fh:
+                fh.write(json.dumps(row, default=str) + "\n")
     plants = []
     for s, index in planted(pool, planted_n):
         plants.append(
@@ -347,6 +361,17 @@ def run(
             }
         )
     return {"rows": rows, "planted": plants, "ops": len({r["op"] for r in rows})}
+
+
+def _done_rows(log: str | None) -> dict[str, dict[str, Any]]:
+    if not log:
+        return {}
+    try:
+        with open(log, encoding="utf-8") as fh:
+            rows = [json.loads(line) for line in fh if line.strip()]
+    except FileNotFoundError:
+        return {}
+    return {r["sample"]: r for r in rows}
 
 
 TOOLS = ("torch default", "gradcheck full", "torch fast_mode", "gradcheck fast")
@@ -403,9 +428,11 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--ops", help="comma-separated op names (default: every op)")
     ap.add_argument("--planted", type=int, default=PLANTED)
     ap.add_argument("--json", help="write every row to this file")
+    ap.add_argument("--log", help="append rows to this JSON-lines file; resume from it")
+    ap.add_argument("--skip-planted", action="store_true")
     args = ap.parse_args(argv)
     ops = set(args.ops.split(",")) if args.ops else None
-    result = run(ops, args.planted, progress=True)
+    result = run(ops, 0 if args.skip_planted else args.planted, progress=True, log=args.log)
     if args.json:
         with open(args.json, "w", encoding="utf-8") as fh:
             json.dump(result, fh, indent=1, default=str)

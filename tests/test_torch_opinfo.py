@@ -1,0 +1,73 @@
+"""A fixed subset of PyTorch's OpInfo database through gradcheck.torch, as in
+benchmarks/opinfo.py (which runs the whole database): no false alarm, no exception, and
+planted one-entry errors caught and named in both modes."""
+
+from __future__ import annotations
+
+import pytest
+
+pytest.importorskip("torch", reason="the [torch] extra is not installed")
+pytest.importorskip("expecttest", reason="OpInfo needs expecttest (the [opinfo] extra)")
+
+from benchmarks import opinfo  # noqa: E402
+
+#: smooth ops, ops with kinks and ties (abs, relu, max, clamp, sort), domain edges (log,
+#: sqrt, atan2 at 0), reductions, linear algebra, list inputs (cat) and complex ones.
+OPS = {
+    "sin",
+    "abs",
+    "nn.functional.relu",
+    "max.reduction_with_dim",
+    "clamp",
+    "sort",
+    "log",
+    "sqrt",
+    "atan2",
+    "cumsum",
+    "mm",
+    "linalg.det",
+    "cat",
+    "div.no_rounding_mode",
+    "softmax",
+    "where",
+}
+#: samples with more entries are left to the benchmark (CI's 5-minute budget).
+MAX_ENTRIES = 300
+
+
+def _subset():
+    return [
+        s for s in opinfo.samples(OPS) if sum(t.numel() for t in s.inputs) <= MAX_ENTRIES
+    ]
+
+
+@pytest.fixture(scope="module")
+def pool():
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield _subset()
+    torch.set_num_threads(threads)
+
+
+@pytest.mark.parametrize("mode", ["full", "fast"])
+def test_no_false_alarm_and_no_exception_on_the_opinfo_subset(pool, mode):
+    assert len({s.op for s in pool}) >= 12, sorted({s.op for s in pool})
+    bad = []
+    for s in pool:
+        out = opinfo.run_gradcheck(s, mode)
+        if out.kind.startswith(("FALSE ALARM", "BUG", "inconclusive (other)")):
+            bad.append(f"{s.name}: {out.kind}\n{out.detail}")
+    assert not bad, "\n\n".join(bad)
+
+
+@pytest.mark.parametrize("mode", ["full", "fast"])
+def test_planted_one_entry_errors_are_caught_and_named(pool, mode):
+    # a (1 + 1e-4) error in the entry with the largest Jacobian column: ~1e6 times full mode's
+    # allowed error in float64; fast mode misses it with probability <= R^-2 ~ 1e-12.
+    planted = opinfo.planted(pool, n=4, seed=1)
+    assert len(planted) == 4
+    for s, index in planted:
+        caught, named = opinfo.caught(s, index, mode)
+        assert caught and named, (s.name, index)
