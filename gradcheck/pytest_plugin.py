@@ -582,4 +582,3 @@ def summary_lines(data: dict[str, Any], catalogue: Catalogue, width: int = 100) 
 def proof() -> ProofRecorder:
     """Record evidence for tests that prove a bound without the checker (works under @given)."""
     return ProofRecorder()
-

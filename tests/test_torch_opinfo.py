@@ -9,7 +9,7 @@ import pytest
 pytest.importorskip("torch", reason="the [torch] extra is not installed")
 pytest.importorskip("expecttest", reason="OpInfo needs expecttest (the [opinfo] extra)")
 
-from benchmarks import opinfo  # noqa: E402
+from benchmarks import opinfo
 
 #: smooth ops, ops with kinks and ties (abs, relu, max, clamp, sort), domain edges (log,
 #: sqrt, atan2 at 0), reductions, linear algebra, list inputs (cat) and complex ones.
@@ -36,9 +36,7 @@ MAX_ENTRIES = 300
 
 
 def _subset():
-    return [
-        s for s in opinfo.samples(OPS) if sum(t.numel() for t in s.inputs) <= MAX_ENTRIES
-    ]
+    return [s for s in opinfo.samples(OPS) if sum(t.numel() for t in s.inputs) <= MAX_ENTRIES]
 
 
 @pytest.fixture(scope="module")
