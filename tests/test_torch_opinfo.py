@@ -68,4 +68,5 @@ def test_planted_one_entry_errors_are_caught_and_named(pool, mode):
     assert len(planted) == 4
     for s, index in planted:
         caught, named = opinfo.caught(s, index, mode)
-        assert caught and named, (s.name, index)
+        assert caught, (s.name, index)
+        assert named, (s.name, index)
