@@ -209,9 +209,19 @@ def classify_error(exc: BaseException) -> str:
     """An exception inside gradcheck is a bug, unless it is a typed refusal of the input."""
     from gradcheck import GradcheckError
 
-    if isinstance(exc, GradcheckError):
-        return f"refused: {type(exc).__name__}"
-    return "BUG (exception in gradcheck)"
+    typed = isinstance(exc, GradcheckError)
+    return error_kind(f"{type(exc).__name__}: {exc}", typed)
+
+
+def error_kind(detail: str, typed: bool = True) -> str:
+    """The classification of an error from its message (also for rows read back from a log)."""
+    if not typed or not detail.startswith(("Invalid", "Nondeterministic")):
+        return "BUG (exception in gradcheck)"
+    if "nothing to check" in detail:
+        return "empty sample: no entry to check"
+    if "sparse" in detail:
+        return "refused: sparse input (dense tensors only)"
+    return f"refused: {detail.split(':')[0]}"
 
 
 @dataclass(frozen=True)
@@ -322,10 +332,12 @@ def run(
     planted_n: int = PLANTED,
     progress: bool = False,
     log: str | None = None,
+    only_logged: bool = False,
 ) -> dict[str, Any]:
     """Every sample through the four tools, then the planted bugs. With ``log``, each row is
     appended to that JSON-lines file as it finishes, and rows already there are not rerun (a
-    long run survives an interruption)."""
+    long run survives an interruption); ``only_logged`` summarizes those rows without running
+    the others."""
     torch.set_num_threads(1)
     pool = list(samples(ops))
     done = _done_rows(log)
@@ -333,6 +345,8 @@ def run(
     for k, s in enumerate(pool):
         if s.name in done:
             rows.append(done[s.name])
+            continue
+        if only_logged:
             continue
         if progress:
             print(f"[{k + 1}/{len(pool)}] {s.name}", file=sys.stderr, flush=True)
@@ -411,8 +425,9 @@ def summary(result: dict[str, Any]) -> str:
     for r in rows:
         for tool in ("gradcheck full", "gradcheck fast"):
             o = r[tool]
+            kind = error_kind(o["detail"]) if o["status"] == "error" else o["kind"]
             if o["status"] != "pass":
-                kinds.setdefault(f"{tool}: {o['status']} — {o['kind']}", []).append(r["sample"])
+                kinds.setdefault(f"{tool}: {o['status']} — {kind}", []).append(r["sample"])
     for k, v in sorted(kinds.items()):
         lines.append(f"  {k}: {len(v)} ({', '.join(v[:8])}{' ...' if len(v) > 8 else ''})")
     lines += ["", f"planted (1 + {PLANT:g}) errors: caught / named of {len(plants)}"]
@@ -430,9 +445,11 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--json", help="write every row to this file")
     ap.add_argument("--log", help="append rows to this JSON-lines file; resume from it")
     ap.add_argument("--skip-planted", action="store_true")
+    ap.add_argument("--only-logged", action="store_true", help="summarize the --log rows only")
     args = ap.parse_args(argv)
     ops = set(args.ops.split(",")) if args.ops else None
-    result = run(ops, 0 if args.skip_planted else args.planted, progress=True, log=args.log)
+    planted_n = 0 if args.skip_planted else args.planted
+    result = run(ops, planted_n, progress=True, log=args.log, only_logged=args.only_logged)
     if args.json:
         with open(args.json, "w", encoding="utf-8") as fh:
             json.dump(result, fh, indent=1, default=str)

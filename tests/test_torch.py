@@ -352,3 +352,19 @@ def test_cuda_inputs_are_checked_on_their_device():
     assert seen == {"cuda"}
     with pytest.raises(gt.GradcheckFailure):
         gt.gradcheck(lambda t: _Sin.apply(t, 1), (x.clone().requires_grad_(),))
+
+
+def test_outputs_autograd_declares_non_differentiable_are_left_out_and_named():
+    x = torch.randn(2, 3, dtype=torch.float64)
+    res = gt.check(lambda t: torch.native_layer_norm(t, [3], None, None, 1e-5), x, seed=0)
+    assert res.status == "pass", res  # mean and rstd: computed, but declared non-differentiable
+    assert "output(s) [1, 2] do not require grad" in res.reason
+    with pytest.raises(InvalidTypeError, match="no output of fn requires grad"):
+        gt.check(lambda t: t.detach() * 2, x, seed=0)
+
+
+def test_fn_that_needs_the_users_storage_gets_a_typed_error():
+    base = torch.arange(12, dtype=torch.float64)
+    view = base[2:6]  # as_strided below reads past the view, into base's storage
+    with pytest.raises(InvalidInputError, match="fresh copies of its inputs"):
+        gt.check(lambda t: t.as_strided((2, 2), (1, 2), 10), view, seed=0)

@@ -70,6 +70,11 @@ def check(
     fresh = [to_tensor(leaf.array, p) for leaf, p in zip(leaves, call.params, strict=True)]
     loss = cotangent(call, fresh, o.seed)
     ev = Evaluator(loss, call.params, leaves, vmap=vmap)
+    if loss.skipped:
+        ev.notes.append(
+            f"output(s) {list(loss.skipped)} do not require grad (declared non-differentiable "
+            "by autograd) and were not checked."
+        )
     name = label if label is not None else _name(fn)
     result = run_scalar(
         ev.raw,

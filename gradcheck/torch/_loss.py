@@ -12,7 +12,7 @@ dtype, with its rounding magnitude :math:`\sum |v||y|` (see `gradcheck._engine.n
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -40,10 +40,16 @@ class Loss:
     """``loss(tensors) -> (L, magnitude)``, both 0-d tensors in the outputs' dtype."""
 
     call: Call
-    v: tuple[torch.Tensor, ...]  # one cotangent per output, float64 / complex128
+    v: tuple[torch.Tensor, ...]  # one cotangent per checked output, float64 / complex128
+    keep: tuple[int, ...]  # the differentiable outputs among `outputs(fn(...))`
+    skipped: tuple[int, ...]  # outputs autograd declares non-differentiable
+    cache: dict[tuple[int, int, torch.dtype], tuple[torch.Tensor, torch.Tensor]] = field(
+        default_factory=dict
+    )
 
     def __call__(self, tensors: Sequence[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
-        ys = outputs(self.call(tensors))
+        every = outputs(self.call(tensors))
+        ys = [every[k] for k in self.keep if k < len(every)]
         if len(ys) != len(self.v) or any(
             y.shape != v.shape for y, v in zip(ys, self.v, strict=False)
         ):
@@ -55,27 +61,58 @@ class Loss:
             )
         value: Any = 0
         mag: Any = 0
-        for y, v in zip(ys, self.v, strict=True):
-            parts = [(y.real, v.real), (y.imag, v.imag)] if y.is_complex() else [(y, v)]
-            for yp, vp in parts:
-                vp = vp.to(yp.dtype)
+        for k, y in enumerate(ys):
+            parts = [y.real, y.imag] if y.is_complex() else [y]
+            for p, yp in enumerate(parts):
+                vp, vabs = self._weights(k, p, yp.dtype)
                 value = value + torch.sum(vp * yp)
-                mag = mag + torch.sum(vp.abs() * yp.abs())
+                mag = mag + torch.sum(vabs * yp.abs())
         return value, mag
+
+    def _weights(self, k: int, part: int, dtype: torch.dtype) -> tuple[torch.Tensor, torch.Tensor]:
+        """Output ``k``'s cotangent (its real or imaginary ``part``) and its modulus, in
+        ``dtype``, converted once."""
+        key = (k, part, dtype)
+        if key not in self.cache:
+            v = self.v[k]
+            vp = (v.imag if part else v.real) if v.is_complex() else v
+            vp = vp.to(dtype)
+            self.cache[key] = (vp, vp.abs())
+        return self.cache[key]
 
 
 def cotangent(call: Call, tensors: Sequence[torch.Tensor], seed: int) -> Loss:
-    """The loss of ``call`` with a cotangent drawn from ``seed`` for its outputs at
-    ``tensors`` (real and imaginary parts drawn independently for a complex output)."""
-    with torch.no_grad():
-        ys = outputs(call(tensors))
-    if not ys:
+    """The loss of ``call`` with a cotangent drawn from ``seed`` for its differentiable
+    outputs at ``tensors`` (real and imaginary parts drawn independently for a complex output).
+
+    As in ``torch.autograd.gradcheck``, an output that does not require grad although its
+    inputs do (autograd declares it non-differentiable: indices, batch norm's saved statistics)
+    is not checked; the report names it.
+    """
+    leaves = [t.detach().requires_grad_() for t in tensors]
+    try:
+        with torch.enable_grad():
+            every = outputs(call(leaves))
+    except Exception as exc:
+        raise InvalidInputError(
+            f"fn raised {type(exc).__name__} ({exc}) on fresh copies of its inputs (same "
+            "values, shapes, strides, dtypes and device): gradcheck never passes your own "
+            "tensors, so fn must not rely on their storage (as_strided with an offset)."
+        ) from exc
+    if not every:
         raise InvalidTypeError(
             "fn returned no floating-point or complex tensor: there is no gradient to check."
         )
+    keep = tuple(k for k, y in enumerate(every) if y.requires_grad)
+    if not keep:
+        raise InvalidTypeError(
+            "no output of fn requires grad: autograd declares them all non-differentiable "
+            "(or fn detaches them), so there is no backward to check."
+        )
     stream = np.random.default_rng(np.random.SeedSequence([seed, _COTANGENT_TAG]))
     vs = []
-    for y in ys:
+    for k in keep:
+        y = every[k]
         shape = tuple(y.shape)
         if y.is_complex():
             re, im = cotangents([shape, shape], stream)
@@ -84,4 +121,5 @@ def cotangent(call: Call, tensors: Sequence[torch.Tensor], seed: int) -> Loss:
             (re,) = cotangents([shape], stream)
             t = torch.tensor(re, dtype=torch.float64, device=y.device)
         vs.append(t)
-    return Loss(call, tuple(vs))
+    skipped = tuple(k for k in range(len(every)) if k not in keep)
+    return Loss(call, tuple(vs), keep, skipped)
