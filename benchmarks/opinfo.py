@@ -290,7 +290,7 @@ def _biggest_column(s: Sample) -> int | None:
             jac = torch.autograd.functional.jacobian(first, x)
     except Exception:
         return None
-    if not ys:
+    if not ys or x.numel() == 0:
         return None
     cols = sum(j.reshape(-1, x.numel()).abs().amax(0) for j in jac)
     if not isinstance(cols, torch.Tensor) or float(cols.max()) == 0:
