@@ -309,8 +309,7 @@ def _with_plant(s: Sample, index: int) -> Sample:
 def caught(s: Sample, index: int, mode: str) -> tuple[bool, bool]:
     """(caught, named) for gradcheck: a fail whose named entries include the planted one."""
     res = gt.check(s.fn, *s.inputs, mode=mode, seed=1, label=s.name)
-    # a 0-d input is differenced as shape (1,) until the engine takes 0-d arrays (issue 11)
-    want = tuple(int(i) for i in np.unravel_index(index, tuple(s.inputs[0].shape) or (1,)))
+    want = tuple(int(i) for i in np.unravel_index(index, tuple(s.inputs[0].shape)))
     named = any(
         e.status is Status.FAIL and e.path == "inputs[0]" and e.index == want for e in res.worst
     )

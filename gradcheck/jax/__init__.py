@@ -23,8 +23,8 @@ from typing import Any
 import jax
 
 from gradcheck import _complex
-from gradcheck._engine.options import DEFAULT_ULPS, Options, draw_seed
-from gradcheck._engine.run import label as _label
+from gradcheck._engine.calls import Calls
+from gradcheck._engine.options import DEFAULT_ULPS, Options, check_flag, draw_seed, title
 from gradcheck._engine.run import run_scalar
 from gradcheck._result import CheckResult
 from gradcheck.jax._evaluate import Evaluator, Wrt, cotangent, make_call
@@ -50,31 +50,35 @@ def check(
 
     ``inputs`` are ``f``'s arguments, named ``inputs[0]``, ... (pytrees: ``inputs[0]['W']``),
     or one dict passed as keyword arguments and named by its keys; every floating or complex
-    array leaf is checked unless ``wrt`` (positions or keys) selects some; other leaves are
-    constants. ``f`` may return any pytree; its floating and complex leaves enter the real
-    loss :math:`L = \sum \operatorname{Re}\langle v, y\rangle` with a random non-uniform
-    cotangent :math:`v` drawn from ``seed``, whose gradient ``jax.grad`` computes. JAX returns
+    array leaf is checked unless ``wrt`` selects some inputs, as `gradcheck.check_vjp` reads
+    it (a position or the name ``"inputs[1]"``, a dict key, or a tuple of them); the others
+    are constants, passed unchanged and never differenced. ``f`` may return any pytree; its
+    floating and complex leaves enter the real loss :math:`L = \sum \operatorname{Re}\langle
+    v, y\rangle` with a random non-uniform cotangent :math:`v` drawn from ``seed``, whose
+    gradient ``jax.grad`` computes. JAX returns
     the conjugate of PyTorch's convention for complex inputs; it is conjugated back, so a
     complex gradient is judged as in `gradcheck._complex`. Perturbed points are evaluated
-    through ``jax.vmap`` (a loop where ``f`` cannot be vmapped, or ``vmap=False``). Other
+    through ``jax.vmap`` (a loop where ``f`` cannot be vmapped, which the result's ``notes``
+    say, or ``vmap=False``). ``label`` titles the report (default: ``f``'s name). Other
     options: see `gradcheck.check_grad`.
     """
+    user = Calls("f", "jax.grad")
+    check_flag("vmap", vmap)
     o = Options(mode, rtol, atol, step, ulps, seed)
     o = replace(o, seed=draw_seed(o.seed))
     assert o.seed is not None
+    name = title(label, f)
     with jax.enable_x64(True):
         call = make_call(f, inputs, wrt)
         loss = cotangent(call, o.seed)
-        ev = Evaluator(loss, call.leaves, vmap=vmap)
-        result = run_scalar(
+        ev = Evaluator(loss, call.leaves, user, vmap=vmap)
+        return run_scalar(
             ev.raw,
             ev.analytic,
             _complex.split(call.leaves),
             "<v, f(*inputs)>",
-            label if label is not None else _label(f),
+            name,
             o,
+            user,
             ev.stack_factory(),
         )
-    if ev.notes:
-        result = replace(result, reason="\n  ".join([result.reason, *ev.notes]).strip())
-    return result

@@ -18,15 +18,19 @@ import numpy as np
 from numpy.typing import NDArray
 
 from gradcheck import _complex
+from gradcheck._engine.calls import Calls
 from gradcheck._engine.numdiff import FloatArray
 from gradcheck._engine.options import DEFAULT_ULPS
 from gradcheck._engine.problem import Problem
 from gradcheck._engine.stacks import Moved, Stack
 from gradcheck._errors import InvalidInputError, InvalidTypeError
-from gradcheck._tree import Leaf, validate_params
+from gradcheck._tree import Leaf, parse
 from gradcheck._vector import _COTANGENT_TAG, cotangents
 
-Wrt = int | str | Sequence[int | str] | None
+Wrt = Any
+
+#: bytes of moved parameter copies built (and sent to JAX) at once.
+BLOCK = 2**24
 
 
 def _checkable(x: Any) -> bool:
@@ -45,7 +49,7 @@ class Call:
     treedef: Any  # of the whole input tuple (or dict)
     every: list[Any]  # every input leaf, the checked ones included
     slots: list[int]  # positions in `every` of the checked leaves
-    leaves: list[Leaf]  # the checked leaves, named, as numpy arrays (0-d as shape (1,))
+    leaves: list[Leaf]  # the checked leaves, named, as numpy arrays (0-d included)
     shapes: list[tuple[int, ...]]
 
     def __call__(self, values: Sequence[Any]) -> Any:
@@ -62,7 +66,7 @@ def make_call(f: Callable[..., Any], inputs: tuple[Any, ...], wrt: Wrt) -> Call:
     pairs, treedef = jax.tree_util.tree_flatten_with_path(tree)
     tops = list(tree) if keyword else list(range(len(inputs)))
     chosen = _selection(wrt, tops)
-    slots, leaves, shapes = [], [], []
+    slots, arrays, names = [], [], []
     for k, (path, x) in enumerate(pairs):
         top = path[0].key if keyword else path[0].idx
         if (chosen is not None and top not in chosen) or not _checkable(x):
@@ -71,36 +75,47 @@ def make_call(f: Callable[..., Any], inputs: tuple[Any, ...], wrt: Wrt) -> Call:
         if arr.size == 0:
             continue
         name = jax.tree_util.keystr(path[1:])
-        name = f"{top}{name}" if keyword else f"inputs[{top}]{name}"
+        names.append(f"{top}{name}" if keyword else f"inputs[{top}]{name}")
         slots.append(k)
-        shapes.append(arr.shape)
-        leaves.append(validate_params(arr.reshape(arr.shape or (1,)), name, complex_ok=True)[0])
-    if not leaves:
+        arrays.append(arr)
+    if not arrays:
         raise InvalidInputError(
             "no input is a non-empty floating or complex array: nothing to check. Pass the "
             "arrays to differentiate."
         )
+    leaves = list(parse(arrays, "inputs", names=names, complex_ok=True).leaves)
     every = [x for _, x in pairs]
-    return Call(f, keyword, treedef, every, slots, leaves, shapes)
+    return Call(f, keyword, treedef, every, slots, leaves, [a.shape for a in arrays])
 
 
 def _selection(wrt: Wrt, tops: list[Any]) -> set[Any] | None:
+    """The inputs ``wrt`` names, as `gradcheck.check_vjp` reads it: a position (or the name
+    ``"inputs[1]"``) or a dict key, or a list, tuple or set of them; None selects every one."""
     if wrt is None:
         return None
-    items = [wrt] if isinstance(wrt, int | str) or not isinstance(wrt, Sequence) else list(wrt)
+    one = isinstance(wrt, str | int | np.integer) and not isinstance(wrt, bool)
+    items = [wrt] if one else wrt
+    if not isinstance(items, list | tuple | set | frozenset):
+        raise InvalidTypeError(
+            "`wrt` must be a name, an index, or a tuple of them (an input's position or a "
+            f"dict key), not {type(wrt).__name__}."
+        )
+    if not items:
+        raise InvalidInputError("`wrt` is empty: name at least one input to check.")
+    names: dict[Any, Any] = {f"inputs[{k}]": k for k in tops if isinstance(k, int)}
+    chosen = set()
     for w in items:
-        if isinstance(w, bool) or not isinstance(w, int | str):
+        if isinstance(w, bool | np.bool_) or not isinstance(w, int | str | np.integer):
             raise InvalidTypeError(
-                f"`wrt` must be an input's position (int) or a dict key (str), or a sequence "
-                f"of them, not {type(w).__name__} {w!r}."
+                f"`wrt` must be a name, an index, or a tuple of them, not {type(w).__name__} {w!r}."
             )
+        w = int(w) if isinstance(w, np.integer) else names.get(w, w)
         if w not in tops:
             raise InvalidInputError(
                 f"`wrt` names {w!r}, which is not an input: the inputs are {tops}."
             )
-    if not items:
-        raise InvalidInputError("`wrt` is empty: name at least one input to check.")
-    return set(items)
+        chosen.add(w)
+    return chosen
 
 
 def outputs(out: Any) -> list[Any]:
@@ -154,8 +169,8 @@ def cotangent(call: Call, seed: int) -> Loss:
 class Evaluator:
     loss: Loss
     leaves: list[Leaf]
+    user: Calls = field(default_factory=Calls)  # where notes go (`gradcheck._engine.calls`)
     vmap: bool = True
-    notes: list[str] = field(default_factory=list)
 
     def values(self, xs: list[Any], stacked: Sequence[bool] | None = None) -> list[Any]:
         zs = _complex.join(self.leaves, xs)
@@ -216,20 +231,31 @@ class _JaxStack:
     vmapped: dict[tuple[int | None, ...], _Compiled] = field(default_factory=dict)
 
     def __call__(self, moved: Moved) -> tuple[FloatArray, FloatArray]:
-        b = int(next(iter(moved.values())).shape[0])
+        n = next(iter(moved.values())).count
+        per_point = sum(self.prob.base[j].nbytes for j in moved)
+        block = max(1, min(n, BLOCK // max(1, per_point)))
+        values, mags = [], []
+        for start in range(0, n, block):
+            stop = min(start + block, n)
+            v, m = self._block({j: pts.rows(start, stop) for j, pts in moved.items()}, stop - start)
+            values.append(v)
+            mags.append(m)
+            self.prob.calls[0] += stop - start
+            self.advance(stop - start)
+        return np.concatenate(values), np.concatenate(mags)
+
+    def _block(self, rows: dict[int, NDArray[Any]], b: int) -> tuple[FloatArray, FloatArray]:
         verify = self.ev.vmap and not self.verified
         if verify:
-            moved = {j: np.concatenate([m, self.prob.base[j][None]]) for j, m in moved.items()}
-        xs = [moved.get(j, x) for j, x in enumerate(self.prob.base)]
-        stacked = _stacked_params(self.ev.leaves, list(moved))
+            rows = {j: np.concatenate([r, self.prob.base[j][None]]) for j, r in rows.items()}
+        xs = [rows.get(j, x) for j, x in enumerate(self.prob.base)]
+        stacked = _stacked_params(self.ev.leaves, list(rows))
         vals = self.ev.values(xs, stacked)
         out = self._vmapped(vals, stacked) if self.ev.vmap else None
         if out is not None and verify:
             out = self._verified(out)
         if out is None:
             out = self._looped(vals, stacked, b)
-        self.prob.calls[0] += b
-        self.advance(b)
         return out[0][:b].astype(np.float64), np.abs(out[1][:b]).astype(np.float64)
 
     def _vmapped(self, vals: list[Any], stacked: list[bool]) -> tuple[Any, Any] | None:
@@ -268,7 +294,7 @@ class _JaxStack:
 
     def _fallback(self, why: str) -> None:
         self.ev.vmap = False
-        self.ev.notes.append(f"{why}; perturbed points were evaluated one by one.")
+        self.ev.user.note(f"{why}; perturbed points were evaluated one by one.")
 
 
 def _stacked_params(leaves: list[Leaf], moved: list[int]) -> list[bool]:

@@ -7,12 +7,12 @@ from dataclasses import replace
 from typing import Any
 
 from gradcheck import _complex
-from gradcheck._engine.options import DEFAULT_ULPS, Options, draw_seed
-from gradcheck._engine.run import label as _label
+from gradcheck._engine.calls import Calls
+from gradcheck._engine.options import DEFAULT_ULPS, Options, check_flag, draw_seed, title
 from gradcheck._engine.run import run_scalar
 from gradcheck._result import CheckResult
 from gradcheck.torch._evaluate import Evaluator
-from gradcheck.torch._inputs import Wrt, make_call, to_tensor
+from gradcheck.torch._inputs import Wrt, leaves, make_call, to_tensor
 from gradcheck.torch._loss import cotangent
 
 
@@ -46,13 +46,17 @@ def check(
         entries by bisection (see `gradcheck.check_grad`).
     seed : draws the cotangent and fast mode's directions (a fresh seed is drawn and recorded
         in the result when None).
-    wrt : the inputs to check: a position, a dict key or a module parameter name, or a
-        sequence of them (default: every floating or complex tensor).
-    label : the report's title (default: ``fn``'s name).
+    wrt : the inputs to check, as `gradcheck.check_vjp` reads it: a position (or the name
+        ``"inputs[1]"``), a dict key or a module parameter's name, or a tuple of them. The
+        others are constants, passed to ``fn`` unchanged and never differenced. Default: every
+        floating or complex tensor.
+    label : the report's title (default: ``fn``'s name: ``Linear`` for a module,
+        ``MyFunction.apply``, ``sin``; a lambda as ``<lambda> at file.py:LINE``).
     rtol, atol, step, ulps : as in `gradcheck.check_grad`.
     vmap : evaluate stacked perturbations through ``torch.func.vmap`` (default); ``fn`` that
         cannot be vmapped (data-dependent control flow, ``.item()``) falls back to a loop by
-        itself, and the report says so.
+        itself, and the result's ``notes`` say so (as they name outputs autograd declares
+        non-differentiable, which are not checked, as in ``torch.autograd.gradcheck``).
 
     The backward is checked through a random non-uniform cotangent :math:`v`: the real loss
     :math:`L = \sum \operatorname{Re}\langle v, \mathrm{fn}(\text{inputs})\rangle` is
@@ -62,32 +66,32 @@ def check(
     float64 when ``fn`` accepts float64 tensors, and their backward is judged in float32 (as
     `gradcheck.check_grad` does).
     """
+    user = Calls("fn", "backward")
+    check_flag("vmap", vmap)
     o = Options(mode, rtol, atol, step, ulps, seed)
     o = replace(o, seed=draw_seed(o.seed))  # the cotangent is random in either mode
     assert o.seed is not None
+    name = title(label, fn) if label is not None else _name(fn)
     call = make_call(fn, inputs, wrt)
-    leaves = [p.leaf() for p in call.params]
-    fresh = [to_tensor(leaf.array, p) for leaf, p in zip(leaves, call.params, strict=True)]
+    whole = leaves(call.params)
+    fresh = [to_tensor(leaf.array, p) for leaf, p in zip(whole, call.params, strict=True)]
     loss = cotangent(call, fresh, o.seed)
-    ev = Evaluator(loss, call.params, leaves, vmap=vmap)
+    ev = Evaluator(loss, call.params, whole, user, vmap=vmap)
     if loss.skipped:
-        ev.notes.append(
+        user.note(
             f"output(s) {list(loss.skipped)} do not require grad (declared non-differentiable "
             "by autograd) and were not checked."
         )
-    name = label if label is not None else _name(fn)
-    result = run_scalar(
+    return run_scalar(
         ev.raw,
         ev.analytic,
-        _complex.split(leaves),
+        _complex.split(whole),
         "<v, fn(*inputs)>",
         name,
         o,
+        user,
         ev.stack_factory(),
     )
-    if ev.notes:
-        result = replace(result, reason="\n  ".join([result.reason, *ev.notes]).strip())
-    return result
 
 
 def _name(fn: Any) -> str:
@@ -100,4 +104,4 @@ def _name(fn: Any) -> str:
         return f"{owner.__name__}.apply"
     if type(fn).__name__ == "builtin_function_or_method":  # torch.sin, not its C class
         return str(fn.__name__)
-    return _label(fn)
+    return title(None, fn)

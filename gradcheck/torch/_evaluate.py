@@ -3,10 +3,16 @@
 
 The engine hands over numpy values of the parameters (complex ones in two real parts, see
 `gradcheck._complex`); they become fresh tensors on the inputs' device with the inputs'
-layout (`gradcheck.torch._inputs.to_tensor`) once per point, or once per stack of points, so
-a whole stack costs one transfer each way. The first vmapped stack also evaluates the base
-point: a vmapped value that differs from the plain one by more than two rounding bounds of the
-error model means ``fn`` does not vectorize faithfully, and the loop takes over.
+layout (`gradcheck.torch._inputs.to_tensor`) once per point, or once per block of stacked
+points, so a block costs one transfer each way. The engine's stacked points
+(`gradcheck._engine.stacks.Points`) are built block by block, at most `BLOCK` bytes of moved
+copies at once. Parameters a stack does not move are converted once and passed as they are;
+``fn`` writing into one (its version counter moves) gets fresh copies from then on, as
+`gradcheck._engine.calls` does for numpy.
+
+The first vmapped block also evaluates the base point: a vmapped value that differs from the
+plain one by more than two rounding bounds of the error model means ``fn`` does not vectorize
+faithfully, and the loop takes over.
 """
 
 from __future__ import annotations
@@ -21,6 +27,7 @@ import torch
 from numpy.typing import NDArray
 
 from gradcheck import _complex
+from gradcheck._engine.calls import Calls
 from gradcheck._engine.numdiff import FloatArray
 from gradcheck._engine.options import DEFAULT_ULPS
 from gradcheck._engine.problem import Problem
@@ -28,6 +35,13 @@ from gradcheck._engine.stacks import Moved, Stack
 from gradcheck._tree import Leaf
 from gradcheck.torch._inputs import Param, to_tensor
 from gradcheck.torch._loss import Loss
+
+#: bytes of moved parameter copies built (and sent to torch) at once.
+BLOCK = 2**24
+#: the smallest stack evaluated through vmap: a vmapped call costs ~10 plain calls of a small
+#: op (measured on torch.sin of a 5x5 tensor: ~150 us against ~15 us), so fast mode's
+#: 4-point stencils are looped and full mode's stacks of 4 x entries are vmapped.
+VMAP_MIN = 16
 
 
 @dataclass
@@ -37,12 +51,15 @@ class Evaluator:
     loss: Loss
     params: tuple[Param, ...]
     leaves: list[Leaf]  # the parameters as numpy arrays (complex ones whole)
+    user: Calls = field(default_factory=Calls)  # where notes go (`gradcheck._engine.calls`)
     vmap: bool = True  # try torch.func.vmap for stacks
-    notes: list[str] = field(default_factory=list)
 
-    def tensors(self, xs: list[Any], stacked: bool = False) -> list[torch.Tensor]:
+    def tensors(self, xs: list[Any], stacked: Sequence[bool] | None = None) -> list[torch.Tensor]:
+        """Fresh tensors of the engine's values ``xs`` (complex parts joined); a stacked one
+        has a leading axis of points."""
         zs = _complex.join(self.leaves, xs)
-        return [to_tensor(z, p, stacked) for z, p in zip(zs, self.params, strict=True)]
+        flags = stacked if stacked is not None else [False] * len(zs)
+        return [to_tensor(z, p, s) for z, p, s in zip(zs, self.params, flags, strict=True)]
 
     def raw(self, xs: list[FloatArray]) -> tuple[Any, Any]:
         """The engine's ``raw``: the loss and its rounding magnitude at one point."""
@@ -72,42 +89,55 @@ class Evaluator:
         return make
 
 
-#: the smallest stack evaluated through vmap: a vmapped call costs ~10 plain calls of a small
-#: op (measured on torch.sin of a 5x5 tensor: ~150 us against ~15 us), so fast mode's
-#: 4-point stencils are looped and full mode's stacks of 4 x entries are vmapped.
-VMAP_MIN = 16
-
-
 @dataclass
 class _TorchStack:
     ev: Evaluator
     prob: Problem
     advance: Callable[[int], None]
     verified: bool = False
+    copying: bool = False  # fn wrote into an unmoved input: fresh copies from then on
+    base: list[torch.Tensor] = field(default_factory=list)  # the unmoved tensors, once
 
     def __call__(self, moved: Moved) -> tuple[FloatArray, FloatArray]:
-        b = int(next(iter(moved.values())).shape[0])
+        n = next(iter(moved.values())).count
+        per_point = sum(self.prob.base[j].nbytes for j in moved)
+        block = max(1, min(n, BLOCK // max(1, per_point)))
+        values, mags = [], []
+        for start in range(0, n, block):
+            stop = min(start + block, n)
+            rows = {j: pts.rows(start, stop) for j, pts in moved.items()}
+            v, m = self._block(rows, stop - start)
+            values.append(v)
+            mags.append(m)
+            self.prob.calls[0] += stop - start
+            self.advance(stop - start)
+        return np.concatenate(values), np.concatenate(mags)
+
+    def _block(self, rows: dict[int, NDArray[Any]], b: int) -> tuple[FloatArray, FloatArray]:
         use_vmap = self.ev.vmap and b >= VMAP_MIN
         verify = use_vmap and not self.verified
         if verify:  # one more row: the base point, to compare with the plain evaluation
-            moved = {j: np.concatenate([m, self.prob.base[j][None]]) for j, m in moved.items()}
-        xs = [moved.get(j, x) for j, x in enumerate(self.prob.base)]
-        stacked = _stacked_params(self.ev.leaves, list(moved))
-        ts = [
-            to_tensor(z, p, s)
-            for z, p, s in zip(
-                _complex.join(self.ev.leaves, xs), self.ev.params, stacked, strict=True
-            )
-        ]
+            rows = {j: np.concatenate([r, self.prob.base[j][None]]) for j, r in rows.items()}
+        stacked = _stacked_params(self.ev.leaves, list(rows))
+        ts = self._tensors(rows, stacked)
         out = self._vmapped(ts, stacked) if use_vmap else None
         if out is not None and verify:
             out = self._verified(out)
         if out is None:
             out = self._looped(ts, stacked, b)
-        self.prob.calls[0] += b
-        self.advance(b)
         values, mags = out
         return values[:b].astype(np.float64), np.abs(mags[:b]).astype(np.float64)
+
+    def _tensors(self, rows: dict[int, NDArray[Any]], stacked: list[bool]) -> list[torch.Tensor]:
+        """The moved parameters stacked, the others the base tensors converted once."""
+        if not self.base:
+            self.base = self.ev.tensors(list(self.prob.base))
+        xs = [rows.get(j, x) for j, x in enumerate(self.prob.base)]
+        zs = _complex.join(self.ev.leaves, xs)
+        return [
+            to_tensor(z, p, True) if s else t
+            for z, p, s, t in zip(zs, self.ev.params, stacked, self.base, strict=True)
+        ]
 
     def _vmapped(
         self, ts: list[torch.Tensor], stacked: list[bool]
@@ -145,15 +175,32 @@ class _TorchStack:
         values, mags = [], []
         with torch.no_grad():
             for k in range(b):
-                one = [t[k] if s else _fresh(t) for t, s in zip(ts, stacked, strict=True)]
-                v, m = self.ev.loss(one)
+                v, m = self._one(ts, stacked, k)
                 values.append(v)
                 mags.append(m)
         return torch.stack(values).cpu().numpy(), torch.stack(mags).cpu().numpy()
 
+    def _one(
+        self, ts: list[torch.Tensor], stacked: list[bool], k: int
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """The loss at point ``k``. An unmoved input that ``fn`` writes into (its version
+        counter moves) is replaced, the point evaluated again, and every later point gets
+        fresh copies of the unmoved inputs."""
+        pairs = list(zip(ts, stacked, strict=True))
+        if self.copying:
+            return self.ev.loss([t[k] if s else _fresh(t) for t, s in pairs])
+        versions = [t._version for t, s in pairs if not s]
+        out = self.ev.loss([t[k] if s else t for t, s in pairs])
+        if [t._version for t, s in pairs if not s] == versions:
+            return out
+        self.copying = True
+        self.base = self.ev.tensors(list(self.prob.base))
+        ts[:] = [t if s else fresh for t, s, fresh in zip(ts, stacked, self.base, strict=True)]
+        return self._one(ts, stacked, k)
+
     def _fallback(self, why: str) -> None:
         self.ev.vmap = False
-        self.ev.notes.append(f"{why}; perturbed points were evaluated one by one.")
+        self.ev.user.note(f"{why}; perturbed points were evaluated one by one.")
 
 
 def _stacked_params(leaves: list[Leaf], moved: list[int]) -> list[bool]:

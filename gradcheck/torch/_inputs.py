@@ -19,9 +19,9 @@ import torch
 from numpy.typing import NDArray
 
 from gradcheck._errors import InvalidInputError, InvalidTypeError
-from gradcheck._tree import Leaf, validate_params
+from gradcheck._tree import Leaf, parse
 
-Wrt = int | str | Sequence[int | str] | None
+Wrt = Any
 
 #: dtypes a finite difference can resolve (float16/bfloat16 have 3 or 2 significant digits).
 CHECKABLE = (torch.float32, torch.float64, torch.complex64, torch.complex128)
@@ -35,10 +35,16 @@ class Param:
     tensor: torch.Tensor
     layout: tuple[int, ...] | None  # strides of a non-contiguous input (None: contiguous)
 
-    def leaf(self) -> Leaf:
-        """A validated numpy copy (finite), for the engine; a 0-d tensor as shape (1,)."""
-        arr = self.tensor.detach().resolve_conj().cpu().numpy().copy()
-        return validate_params(arr.reshape(arr.shape or (1,)), self.path, complex_ok=True)[0]
+    def array(self) -> NDArray[Any]:
+        """A numpy copy of the tensor's values (0-d stays 0-d), for the engine."""
+        return np.array(self.tensor.detach().resolve_conj().cpu().numpy(), copy=True)
+
+
+def leaves(params: Sequence[Param]) -> list[Leaf]:
+    """The parameters as the engine's leaves, named by their paths and validated (finite; a
+    complex one whole: `gradcheck._complex` splits it) by `gradcheck._tree.parse`."""
+    names = [p.path for p in params]
+    return list(parse([p.array() for p in params], "inputs", names=names, complex_ok=True).leaves)
 
 
 @dataclass(frozen=True)
@@ -132,25 +138,38 @@ def make_call(fn: Callable[..., Any], inputs: tuple[Any, ...], wrt: Wrt) -> Call
 def _selection(
     wrt: Wrt, keys: list[int | str], module: list[str], keyword: bool
 ) -> set[int | str] | None:
+    """The inputs ``wrt`` names, as `gradcheck.check_vjp` reads it: a position, a dict key, a
+    module parameter's name or an input's name (``"inputs[1]"``), or a list, tuple or set of
+    them; None selects every input."""
     if wrt is None:
         return None
-    items = [wrt] if isinstance(wrt, int | str) or not isinstance(wrt, Sequence) else list(wrt)
+    one = isinstance(wrt, str | int | np.integer) and not isinstance(wrt, bool)
+    items = [wrt] if one else wrt
+    if not isinstance(items, list | tuple | set | frozenset):
+        raise InvalidTypeError(
+            "`wrt` must be a name, an index, or a tuple of them (an input's position, a dict "
+            "key or a module parameter's name), not "
+            f"{type(wrt).__name__}."
+        )
+    if not items:
+        raise InvalidInputError("`wrt` is empty: name at least one input to check.")
+    names = {f"inputs[{k}]": k for k in keys if isinstance(k, int)}
     valid = [*keys, *module]
+    chosen: set[int | str] = set()
     for w in items:
-        if isinstance(w, bool) or not isinstance(w, int | str):
+        if isinstance(w, bool | np.bool_) or not isinstance(w, int | str | np.integer):
             raise InvalidTypeError(
-                f"`wrt` must be an input's position (int), a dict key or a module parameter "
-                f"name (str), or a sequence of them, not {type(w).__name__} {w!r}."
+                f"`wrt` must be a name, an index, or a tuple of them, not {type(w).__name__} {w!r}."
             )
+        w = int(w) if isinstance(w, np.integer) else names.get(w, w)  # type: ignore[arg-type]
         if w not in valid:
             kind = "keys" if keyword else "positions"
             raise InvalidInputError(
                 f"`wrt` names {w!r}, which is not an input: the inputs' {kind} are "
                 f"{keys}{f' and the module parameters {module}' if module else ''}."
             )
-    if not items:
-        raise InvalidInputError("`wrt` is empty: name at least one input to check.")
-    return set(items)
+        chosen.add(w)
+    return chosen
 
 
 def _take(value: Any, name: str, selected: bool, params: list[Param]) -> Any:
@@ -193,7 +212,7 @@ def to_tensor(arr: NDArray[Any], p: Param, stacked: bool = False) -> torch.Tenso
     item when ``stacked``: a leading axis of independent copies)."""
     shape = tuple(p.tensor.shape)
     src = torch.tensor(np.asarray(arr), device=p.tensor.device)
-    src = src.reshape((src.shape[0], *shape) if stacked else shape)  # 0-d: (1,) -> ()
+    src = src.reshape((src.shape[0], *shape) if stacked else shape)
     if p.layout is None:
         return src
     span = 1 + sum((n - 1) * s for n, s in zip(shape, p.layout, strict=True))
