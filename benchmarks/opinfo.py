@@ -266,6 +266,8 @@ def planted(pool: list[Sample], n: int = PLANTED, seed: int = 0) -> list[tuple[S
     rng = np.random.default_rng(seed)
     real = [s for s in pool if s.dtype == "float64"]
     out: list[tuple[Sample, int]] = []
+    if n <= 0:
+        return out
     for k in rng.permutation(len(real)):
         s = real[int(k)]
         index = _biggest_column(s)

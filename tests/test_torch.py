@@ -84,7 +84,7 @@ def test_a_wrong_backward_entry_is_caught_and_named(mode, seed, n, data):
     x = torch.tensor(rng.uniform(-1, 1, n))
     k = data.draw(st.integers(0, n - 1))
     res = gt.check(lambda t: _Sin.apply(t, k), x, mode=mode, seed=seed)
-    v = gt._loss.cotangent(gt._inputs.make_call(lambda t: t.sin(), (x,), None), [x], res.seed).v
+    v = gt._loss.cotangent(gt._inputs.make_call(lambda t: t.sin(), (x,), None), [x], res.seed)[0].v
     if abs(float(v[0][k])) < 1e-2:
         return  # the cotangent hides this entry's error (|v_k| ~ 0): nothing to catch
     assert res.status == "fail", res
@@ -291,6 +291,37 @@ def test_randomness_inside_fn_is_a_nondeterminism_error():
     drop = torch.nn.Dropout(0.5)
     with pytest.raises(NondeterministicError):
         gt.check(drop, torch.randn(20, dtype=torch.float64), seed=0)
+
+
+class _Drifting(torch.autograd.Function):
+    """sin, whose backward drifts by one part in 1e6 per call (state in the backward only);
+    counts its forwards that record a graph and its backwards."""
+
+    forwards = 0
+    backwards = 0
+
+    @staticmethod
+    def forward(ctx, x):
+        _Drifting.forwards += x.requires_grad  # a forward whose graph is recorded
+        ctx.save_for_backward(x)
+        return x.sin()
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        _Drifting.backwards += 1
+        return g * x.cos() * (1 + 1e-6 * _Drifting.backwards)
+
+
+@pytest.mark.parametrize("mode", ["full", "fast"])
+def test_a_backward_that_changes_between_calls_is_a_nondeterminism_error(mode):
+    # the base point's two backward passes share the cotangent's forward (retain_graph, as
+    # torch's reentrancy check): the backward itself still runs twice and is compared
+    _Drifting.forwards = _Drifting.backwards = 0
+    with pytest.raises(NondeterministicError, match="analytic gradient is not deterministic"):
+        gt.check(_Drifting.apply, torch.randn(4, dtype=torch.float64), mode=mode, seed=0)
+    assert _Drifting.backwards == 2
+    assert _Drifting.forwards == 1  # the cotangent's (differences run without a graph)
 
 
 @pytest.mark.parametrize(

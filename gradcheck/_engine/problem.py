@@ -167,7 +167,7 @@ def prepare(
         base = _working(arrays, None)  # f insists on its own dtype: difference in that precision
         calls[0] += 1
         v0, _ = call(base)
-    f0, _ = point(base)
+    f0 = as_value(v0, what, scalar)  # the base value; `_deterministic` evaluates it again
     if not np.all(np.isfinite(f0)):
         raise InvalidInputError(
             f"{what} is {f0} at the given point: the check needs a finite value there."

@@ -75,8 +75,8 @@ def check(
     call = make_call(fn, inputs, wrt)
     whole = leaves(call.params)
     fresh = [to_tensor(leaf.array, p) for leaf, p in zip(whole, call.params, strict=True)]
-    loss = cotangent(call, fresh, o.seed)
-    ev = Evaluator(loss, call.params, whole, user, vmap=vmap)
+    loss, graph = cotangent(call, fresh, o.seed)
+    ev = Evaluator(loss, call.params, whole, user, vmap=vmap, graph=graph)
     if loss.skipped:
         user.note(
             f"output(s) {list(loss.skipped)} do not require grad (declared non-differentiable "

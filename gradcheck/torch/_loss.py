@@ -43,12 +43,13 @@ class Loss:
     v: tuple[torch.Tensor, ...]  # one cotangent per checked output, float64 / complex128
     keep: tuple[int, ...]  # the differentiable outputs among `outputs(fn(...))`
     skipped: tuple[int, ...]  # outputs autograd declares non-differentiable
-    cache: dict[tuple[int, int, torch.dtype], tuple[torch.Tensor, torch.Tensor]] = field(
-        default_factory=dict
-    )
+    cache: dict[tuple[int, torch.dtype], torch.Tensor] = field(default_factory=dict)
 
     def __call__(self, tensors: Sequence[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
-        every = outputs(self.call(tensors))
+        return self.of(outputs(self.call(tensors)))
+
+    def of(self, every: list[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
+        """The loss of ``fn``'s floating and complex outputs ``every`` (`outputs`)."""
         ys = [every[k] for k in self.keep if k < len(every)]
         if len(ys) != len(self.v) or any(
             y.shape != v.shape for y, v in zip(ys, self.v, strict=False)
@@ -59,35 +60,44 @@ class Loss:
                 "differentiable function keep their shapes (data-dependent shapes, such as "
                 "nonzero or unique, cannot be checked)."
             )
-        value: Any = 0
-        mag: Any = 0
+        sums = []
         for k, y in enumerate(ys):
-            parts = [y.real, y.imag] if y.is_complex() else [y]
-            for p, yp in enumerate(parts):
-                vp, vabs = self._weights(k, p, yp.dtype)
-                value = value + torch.sum(vp * yp)
-                mag = mag + torch.sum(vabs * yp.abs())
+            # Re<v, y> = sum(v_r y_r + v_i y_i): one product over the real view; |v y| = |v||y|
+            # exactly in floating point, so the same product gives the rounding magnitude
+            yr = torch.view_as_real(y.resolve_conj()) if y.is_complex() else y
+            prod = self._weight(k, yr.dtype) * yr
+            sums.append((prod.sum(), prod.abs().sum()))
+        value, mag = sums[0]  # `cotangent` keeps at least one output
+        for term, size in sums[1:]:
+            value, mag = value + term, mag + size
         return value, mag
 
-    def _weights(self, k: int, part: int, dtype: torch.dtype) -> tuple[torch.Tensor, torch.Tensor]:
-        """Output ``k``'s cotangent (its real or imaginary ``part``) and its modulus, in
-        ``dtype``, converted once."""
-        key = (k, part, dtype)
+    def _weight(self, k: int, dtype: torch.dtype) -> torch.Tensor:
+        """Output ``k``'s cotangent in ``dtype`` (a complex one as its real view, the shape of
+        ``view_as_real`` of the output), converted once."""
+        key = (k, dtype)
         if key not in self.cache:
             v = self.v[k]
-            vp = (v.imag if part else v.real) if v.is_complex() else v
-            vp = vp.to(dtype)
-            self.cache[key] = (vp, vp.abs())
+            self.cache[key] = (torch.view_as_real(v) if v.is_complex() else v).to(dtype)
         return self.cache[key]
 
 
-def cotangent(call: Call, tensors: Sequence[torch.Tensor], seed: int) -> Loss:
+@dataclass(frozen=True)
+class Graph:
+    """The forward ``cotangent`` ran (with autograd) at fresh copies of the inputs: its leaf
+    tensors and outputs, so that the base point's backward needs no second forward."""
+
+    leaves: tuple[torch.Tensor, ...]
+    outputs: list[torch.Tensor]
+
+
+def cotangent(call: Call, tensors: Sequence[torch.Tensor], seed: int) -> tuple[Loss, Graph]:
     """The loss of ``call`` with a cotangent drawn from ``seed`` for its differentiable
     outputs at ``tensors`` (real and imaginary parts drawn independently for a complex output).
 
     As in ``torch.autograd.gradcheck``, an output that does not require grad although its
     inputs do (autograd declares it non-differentiable: indices, batch norm's saved statistics)
-    is not checked; the report names it.
+    is not checked; the report names it. Also returns that forward's `Graph`.
     """
     leaves = [t.detach().requires_grad_() for t in tensors]
     try:
@@ -122,4 +132,4 @@ def cotangent(call: Call, tensors: Sequence[torch.Tensor], seed: int) -> Loss:
             t = torch.tensor(re, dtype=torch.float64, device=y.device)
         vs.append(t)
     skipped = tuple(k for k in range(len(every)) if k not in keep)
-    return Loss(call, tuple(vs), keep, skipped)
+    return Loss(call, tuple(vs), keep, skipped), Graph(tuple(leaves), every)
