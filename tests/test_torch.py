@@ -239,6 +239,19 @@ def test_the_users_tensors_are_never_modified_even_by_an_fn_writing_into_its_inp
     assert x.grad is None
 
 
+@pytest.mark.parametrize("mode", ["full", "fast"])
+@pytest.mark.parametrize("vmap", [True, False])
+def test_storage_relative_views_see_each_point_not_the_stacks_first_row(mode, vmap):
+    # as_strided addresses the storage: a looped row of a stack starts k rows in, so each
+    # point must be a tensor of its own (else f reads the first row: numeric 0, inconclusive)
+    def fn(x):
+        return torch.as_strided(x, (2, 2), (1, 2), 1).sin()
+
+    x = torch.randn(3, 3, dtype=torch.float64, generator=torch.Generator().manual_seed(0))
+    res = gt.check(fn, x, mode=mode, seed=0, vmap=vmap)
+    assert res.status == "pass", res
+
+
 def test_fn_that_cannot_be_vmapped_falls_back_to_a_loop_and_says_so():
     def branchy(x):
         return x.sin() if float(x.detach().sum()) > -100 else x.cos()  # .item(): no vmap

@@ -216,14 +216,17 @@ class _TorchStack:
     def _one(
         self, ts: list[torch.Tensor], stacked: list[bool], k: int
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        """The loss at point ``k``. An unmoved input that ``fn`` writes into (its version
-        counter moves) is replaced, the point evaluated again, and every later point gets
-        fresh copies of the unmoved inputs."""
+        """The loss at point ``k``. Each point is a tensor of its own (storage offset 0, as
+        at the base point: a row of the stack would start at offset ``k`` times its span, and
+        storage-relative ops such as ``as_strided`` would read the stack's first row). An
+        unmoved input that ``fn`` writes into (its version counter moves) is replaced, the
+        point evaluated again, and every later point gets fresh copies of the unmoved
+        inputs."""
         pairs = list(zip(ts, stacked, strict=True))
         if self.copying:
-            return self.ev.loss([t[k] if s else _fresh(t) for t, s in pairs])
+            return self.ev.loss([_fresh(t[k]) if s else _fresh(t) for t, s in pairs])
         versions = [t._version for t, s in pairs if not s]
-        out = self.ev.loss([t[k] if s else t for t, s in pairs])
+        out = self.ev.loss([_fresh(t[k]) if s else t for t, s in pairs])
         if [t._version for t, s in pairs if not s] == versions:
             return out
         self.copying = True
