@@ -33,6 +33,7 @@ from typing import Any
 
 import numpy as np
 import torch
+from numpy.typing import NDArray
 from torch.autograd.gradcheck import GradcheckError
 
 import gradcheck.torch as gt
@@ -233,8 +234,98 @@ class KnownBug:
     applies: Callable[[Sample, Any], bool]
 
 
+def as_strided_scatter_reference(
+    shape: tuple[int, ...], size: tuple[int, ...], stride: tuple[int, ...], offset: int
+) -> NDArray[np.float64]:
+    """The exact Jacobian of ``as_strided_scatter(input, src, size, stride, offset)`` with
+    respect to ``input`` (contiguous, of ``shape``), entry by entry: 1 where the entry is kept,
+    0 where ``src`` overwrites it. The op copies values, so its Jacobian is 0/1, found here by
+    integer index bookkeeping in numpy's own ``as_strided`` (no floating point, no torch): an
+    exact reference, stronger than a high-precision one."""
+    n = int(np.prod(shape, dtype=np.int64))
+    index = np.arange(n, dtype=np.int64)
+    itemsize = index.itemsize
+    view = np.lib.stride_tricks.as_strided(
+        index[offset:], shape=size, strides=tuple(itemsize * st for st in stride)
+    )
+    kept = np.ones(n)
+    kept[np.asarray(view).ravel()] = 0.0
+    return kept.reshape(shape)
+
+
+def as_strided_scatter_evidence(dtype: torch.dtype = torch.float64) -> list[str]:
+    """For every benchmark sample of ``as_strided_scatter``: the exact reference
+    (`as_strided_scatter_reference`) against torch's backward at a random cotangent ``v``
+    (``grad_input / v``, and whether torch's forward agrees with numpy's semantics)."""
+    lines = []
+    for s in samples({"as_strided_scatter"}):
+        if s.dtype != str(dtype).removeprefix("torch."):
+            continue
+        x, src = (t.detach().clone().requires_grad_() for t in s.inputs)
+        size, stride, offset = _scatter_args(s)
+        out = torch.as_strided_scatter(x, src, size, stride, offset)
+        v = torch.randn(out.shape, dtype=out.dtype, generator=torch.Generator().manual_seed(0))
+        gx, _ = torch.autograd.grad(out, (x, src), v)
+        exact = as_strided_scatter_reference(tuple(x.shape), size, stride, offset)
+        mine = np.asarray(torch.abs(gx / v).detach().reshape(x.shape).numpy())
+        lines.append(
+            f"{s.name}: d out / d input exact {exact.ravel().tolist()}, torch's backward "
+            f"{mine.ravel().tolist()}; forward as numpy's semantics: "
+            f"{_scatter_forward_agrees(x, src, out, size, stride, offset)}"
+        )
+    return lines
+
+
+def _scatter_args(s: Sample) -> tuple[tuple[int, ...], tuple[int, ...], int]:
+    """The (size, stride, storage_offset) a sample of as_strided_scatter was built with."""
+    db = {_full_name(op): op for op in op_db()}
+    torch.manual_seed(0)
+    dtype = getattr(torch, s.dtype)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for k, raw in enumerate(db["as_strided_scatter"].sample_inputs("cpu", dtype, True)):
+            if k == s.index:
+                offset = int(raw.kwargs.get("storage_offset", 0))
+                return tuple(raw.args[1]), tuple(raw.args[2]), offset
+    raise LookupError(s.name)
+
+
+def _scatter_forward_agrees(
+    x: torch.Tensor,
+    src: torch.Tensor,
+    out: torch.Tensor,
+    size: tuple[int, ...],
+    stride: tuple[int, ...],
+    offset: int,
+) -> bool:
+    want = x.detach().numpy().copy().ravel()
+    view = np.lib.stride_tricks.as_strided(
+        want[offset:], shape=size, strides=tuple(want.itemsize * st for st in stride)
+    )
+    view[...] = src.detach().numpy()
+    return bool(np.array_equal(want.reshape(x.shape), out.detach().numpy()))
+
+
+def _only_input_entries(s: Sample, res: Any) -> bool:
+    """A fail whose wrong entries are all entries of ``input`` (inputs[0]), none of ``src``."""
+    wrong = [e for e in res.worst if e.status is Status.FAIL and e.index]
+    return bool(wrong) and all(e.path.startswith("inputs[0]") for e in wrong)
+
+
 #: torch backward bugs found by this benchmark, with their evidence (see benchmarks/README.md).
-KNOWN: dict[str, KnownBug] = {}
+KNOWN: dict[str, KnownBug] = {
+    "as_strided_scatter": KnownBug(
+        "as_strided_scatter's backward for `input` is the complement of the exact mask",
+        "d out / d input is 0 where src overwrites input and 1 elsewhere (exact, by index "
+        "bookkeeping: `as_strided_scatter_reference`); torch's backward returns 1 where it "
+        "should be 0 and 0 where it should be 1 on every sample (3x3 input, size (2, 2), "
+        "stride (1, 2): exact [0,0,0,0,1,1,1,1,1], torch [1,1,1,1,0,0,0,0,0]); the forward "
+        "agrees with numpy's semantics. torch's own gradcheck fails on it too, and OpInfo "
+        "lists TestBwdGradients.test_fn_grad as an expected failure for it. "
+        "`as_strided_scatter_evidence()` recomputes this.",
+        _only_input_entries,
+    ),
+}
 
 
 # --- planted bugs ---------------------------------------------------------------------------

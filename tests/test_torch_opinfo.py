@@ -70,3 +70,17 @@ def test_planted_one_entry_errors_are_caught_and_named(pool, mode):
         caught, named = opinfo.caught(s, index, mode)
         assert caught, (s.name, index)
         assert named, (s.name, index)
+
+
+def test_the_known_torch_bug_is_confirmed_by_its_exact_reference_and_classified():
+    # as_strided_scatter's backward for `input`: the exact 0/1 Jacobian (index bookkeeping,
+    # no floating point) differs from torch's; the forward itself is right
+    for line in opinfo.as_strided_scatter_evidence():
+        exact, torch_says = line.split("exact ")[1].split(", torch's backward ")
+        assert exact != torch_says.split(";")[0], line
+        assert line.endswith("forward as numpy's semantics: True"), line
+    for s in opinfo.samples({"as_strided_scatter"}):
+        for mode in ("full", "fast"):
+            out = opinfo.run_gradcheck(s, mode)
+            assert out.status == "fail", (s.name, mode, out.detail)
+            assert out.kind.startswith("torch bug: as_strided_scatter"), (s.name, mode, out.kind)
