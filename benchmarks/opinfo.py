@@ -430,17 +430,19 @@ def run(
     progress: bool = False,
     log: str | None = None,
     only_logged: bool = False,
+    redo: frozenset[str] = frozenset(),
 ) -> dict[str, Any]:
     """Every sample through the four tools, then the planted bugs. With ``log``, each row is
     appended to that JSON-lines file as it finishes, and rows already there are not rerun (a
     long run survives an interruption); ``only_logged`` summarizes those rows without running
-    the others."""
+    the others; ``redo`` names ops whose logged rows are run again (the new row is appended
+    and read back in their place)."""
     torch.set_num_threads(1)
     pool = list(samples(ops))
     done = _done_rows(log)
     rows = []
     for k, s in enumerate(pool):
-        if s.name in done:
+        if s.name in done and s.op not in redo:
             rows.append(done[s.name])
             continue
         if only_logged:
@@ -572,10 +574,12 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--log", help="append rows to this JSON-lines file; resume from it")
     ap.add_argument("--skip-planted", action="store_true")
     ap.add_argument("--only-logged", action="store_true", help="summarize the --log rows only")
+    ap.add_argument("--redo", default="", help="comma-separated ops to run again into --log")
     args = ap.parse_args(argv)
     ops = set(args.ops.split(",")) if args.ops else None
     planted_n = 0 if args.skip_planted else args.planted
-    result = run(ops, planted_n, progress=True, log=args.log, only_logged=args.only_logged)
+    redo = frozenset(filter(None, args.redo.split(",")))
+    result = run(ops, planted_n, True, args.log, args.only_logged, redo)
     if args.json:
         with open(args.json, "w", encoding="utf-8") as fh:
             json.dump(result, fh, indent=1, default=str)
