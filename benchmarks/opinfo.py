@@ -227,6 +227,8 @@ def error_kind(detail: str, typed: bool = True) -> str:
         return "empty sample: no entry to check"
     if "sparse" in detail:
         return "refused: sparse input (dense tensors only)"
+    if "fresh copies" in detail:
+        return "refused: fn reads its input's storage beyond the tensor (as_strided offset)"
     return f"refused: {detail.split(':')[0]}"
 
 
