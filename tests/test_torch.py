@@ -300,6 +300,15 @@ def test_a_kink_is_inconclusive_not_a_failure():
     assert res.worst[0].index == (0,)
 
 
+@pytest.mark.parametrize("mode", ["full", "fast"])
+def test_a_zerotensor_gradient_is_zero_not_an_exception(mode):
+    # sgn's backward returns torch's ZeroTensor for real inputs, which refuses .numpy()
+    x = torch.tensor([0.5, -1.0, 2.0], dtype=torch.float64)
+    res = gt.check(torch.sgn, x, mode=mode, seed=0)
+    assert res.status == "inconclusive", res  # the gradient is exactly 0: vacuous
+    assert "vacuous" in res.reason, res
+
+
 def test_randomness_inside_fn_is_a_nondeterminism_error():
     drop = torch.nn.Dropout(0.5)
     with pytest.raises(NondeterministicError):

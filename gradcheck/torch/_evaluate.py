@@ -85,10 +85,7 @@ class Evaluator:
         if value.requires_grad:  # else no output depends on a parameter: backward gives 0
             keep = reused is not None and self.graph is not None
             gs = torch.autograd.grad(value, ts, allow_unused=True, retain_graph=keep)
-        arrays = [
-            (torch.zeros_like(t) if g is None else g).detach().resolve_conj().cpu().numpy()
-            for t, g in zip(ts, gs, strict=True)
-        ]
+        arrays = [_numpy(t, g) for t, g in zip(ts, gs, strict=True)]
         arrays = [a.reshape(leaf.array.shape) for a, leaf in zip(arrays, self.leaves, strict=True)]
         return _complex.split_values(self.leaves, arrays)
 
@@ -237,6 +234,14 @@ class _TorchStack:
     def _fallback(self, why: str) -> None:
         self.ev.vmap = False
         self.ev.user.note(f"{why}; perturbed points were evaluated one by one.")
+
+
+def _numpy(t: torch.Tensor, g: torch.Tensor | None) -> NDArray[Any]:
+    """A gradient as numpy: None (unused) and torch's ZeroTensor (an efficient zero that
+    backward formulas such as ``sgn``'s return, which refuses ``.numpy()``) are zeros."""
+    if g is None or g._is_zerotensor():
+        g = torch.zeros_like(t)
+    return np.asarray(g.detach().resolve_conj().resolve_neg().cpu().numpy())
 
 
 def _stacked_params(leaves: list[Leaf], moved: list[int]) -> list[bool]:
