@@ -84,3 +84,10 @@ def test_the_known_torch_bug_is_confirmed_by_its_exact_reference_and_classified(
             out = opinfo.run_gradcheck(s, mode)
             assert out.status == "fail", (s.name, mode, out.detail)
             assert out.kind.startswith("torch bug: as_strided_scatter"), (s.name, mode, out.kind)
+
+
+def test_hardsigmoids_float32_constant_is_confirmed_exactly():
+    # exact reference: d/dx (x + 3) / 6 = 1/6; torch's float64 backward is off by exactly
+    # float32's rounding of 1/6 (2.98e-8 relative)
+    torch_error, float32_error = opinfo.hardsigmoid_evidence()
+    assert torch_error == pytest.approx(abs(float32_error), rel=1e-6)
