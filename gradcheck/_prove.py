@@ -83,6 +83,7 @@ def pytest_command(
     cmd = [sys.executable, "-m", "pytest", *target.paths, *target.pytest_args]
     cmd += plugin_args(opts.workers)
     cmd += ["--gradcheck-proof", str(proof_json), "--gradcheck-profile", opts.profile]
+    cmd += ["-o", "enable_assertion_pass_hook=true"]  # passing asserts are evidence
     if opts.catalogue:
         cmd += ["--gradcheck-catalogue", str(Path(opts.catalogue).resolve())]
     if opts.workers > 0:

@@ -11,22 +11,29 @@ The marker
     (`gradcheck.report.figures`).
 
 Evidence
-    Every ``check_grad`` / ``check_vjp`` / ``check_jacobian`` that finishes inside a test is
-    attributed to it (through `gradcheck._evidence`). Examples are counted: the Hypothesis
-    examples that ran to completion, or 1 for a plain test. A test that proves a bound without
-    the checker records its own evidence with the session fixture ``proof`` (usable inside
-    ``@given`` tests) or `record_evidence`::
+    A test that names IDs must check something. Four things count, one unit each
+    (`gradcheck._evidence.count`): a ``check_grad`` / ``check_vjp`` / ``check_jacobian`` that
+    finishes inside the test with the verdict *pass* (an *inconclusive* or vacuous verdict is
+    not evidence, nor is a *fail*: the assert that expects it is); a ``gradcheck.symbolic``
+    proof that comes back *proven* (*disproven* and *unsupported* are not); a passing ``assert``
+    statement of the test (pytest's ``pytest_assertion_pass`` hook, which needs the ini option
+    ``enable_assertion_pass_hook = true``: this repository sets it and ``gradcheck prove``
+    passes it; without it, under ``--assert=plain`` or ``python -O`` asserts are not counted
+    and the report says why, see `gradcheck._asserts`); and a bound recorded with the session
+    fixture ``proof`` (usable inside ``@given`` tests) or `record_evidence`::
 
         proof.record(examples=1, error=lhs / rhs)   # error: normalized, <= 1 is within bounds
 
-    The evidence rides on the test reports (``user_properties``), so it crosses pytest-xdist
-    workers with them.
+    Examples are counted too: the Hypothesis examples that ran to completion, or 1 for a plain
+    test. The evidence rides on the test reports (``user_properties``), so it crosses
+    pytest-xdist workers with them.
 
 Outcomes per ID
-    *proven* (every test naming it passed and at least one ran examples), *failed* (a naming
-    test failed), *skipped* (no failure, but a naming test was skipped or ran no example; a skip
-    never counts as proof) and *unproven* (no test names it). ``--gradcheck-proof PATH`` writes
-    them as JSON; ``--gradcheck-summary`` prints the table at the end of the run.
+    *proven* (every test naming it passed with evidence and ran examples), *failed* (a naming
+    test failed), *unproven* (no test names it, or a naming test passed without evidence: it is
+    listed as "no evidence", never as passed), and *skipped* (no failure, but a naming test was
+    skipped; a skip never counts as proof). ``--gradcheck-proof PATH`` writes them as JSON;
+    ``--gradcheck-summary`` prints the table at the end of the run.
 """
 
 from __future__ import annotations
@@ -35,14 +42,15 @@ import functools
 import json
 import math
 import os
-from collections.abc import Callable, Generator, Iterator
+import sys
+from collections.abc import Callable, Generator, Iterator, Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from gradcheck import _evidence, _sharing
+from gradcheck import _asserts, _evidence, _sharing
 from gradcheck.catalogue import Catalogue, CatalogueError, empty, load
 
 __all__ = [
@@ -57,6 +65,7 @@ __all__ = [
 PROOF_SCHEMA = "gradcheck.proof/1"
 _KEY = "gradcheck"
 _ledger_key = pytest.StashKey["Ledger"]()
+_running_key = pytest.StashKey["Evidence"]()  # the evidence of an item while its call runs
 _active: list[Evidence] = []  # the evidence of the test running now (a stack: pytester nests)
 
 
@@ -73,6 +82,8 @@ class Evidence:
     max_rel_error: float | None = None
     explicit: int = 0  # proof.record(...) calls
     symbolic: list[dict[str, Any]] = field(default_factory=list)  # gradcheck.symbolic proofs
+    asserts: int = 0  # passing assert statements (pytest_assertion_pass)
+    note: str = ""  # why asserts went uncounted, kept only for a test that ends without evidence
 
     def add_check(self, result: Any) -> None:
         if getattr(result, "kind", None) == "symbolic":  # a SymbolicProof, not a verdict
@@ -154,6 +165,7 @@ class Ledger:
         self.tests: dict[str, TestOutcome] = {}
         self.failed_without_ids: list[str] = []
         self.provenance: dict[str, str] = {}  # database, shard: how the proof was obtained
+        self.asserts_uncounted = ""  # why this run cannot count passing asserts ("": it can)
 
     def add_report(self, report: pytest.TestReport) -> None:
         payload: Any = next((v for k, v in report.user_properties if k == _KEY), None)
@@ -195,6 +207,7 @@ class Ledger:
             "tests": {k: t.__dict__ for k, t in sorted(self.tests.items())},
             "failed_without_ids": self.failed_without_ids,
             "provenance": dict(self.provenance),
+            "asserts_uncounted": self.asserts_uncounted,
         }
 
 
@@ -234,23 +247,32 @@ def _short(report: pytest.TestReport) -> str:
 
 
 def _id_row(tests: list[TestOutcome]) -> dict[str, Any]:
+    """One ID's status from the tests naming it: the rule, for live runs and merges alike.
+
+    failed (a test failed) > unproven (no test, or a test passed without evidence) > skipped
+    (a test was skipped or xfailed) > proven (every test passed with evidence)."""
     examples = sum(int(t.evidence.get("examples", 0) or 0) for t in tests)
     errors = [t.evidence.get("worst_error") for t in tests]
     finite = [e for e in errors if isinstance(e, int | float)]
     outcomes = [t.outcome for t in tests]
+    bare = [t.nodeid for t in tests if _evidence.without_evidence(t.__dict__)]
     if not tests:
         status = "unproven"
     elif "failed" in outcomes:
         status = "failed"
-    elif all(o == "passed" for o in outcomes) and examples > 0:
-        status = "proven"
-    else:
+    elif bare:
+        status = "unproven"
+    elif any(o != "passed" for o in outcomes):
         status = "skipped"
+    else:
+        status = "proven"
     return {
         "status": status,
         "tests": [t.nodeid for t in tests],
         "outcomes": outcomes,
         "examples": examples,
+        "evidence": sum(_evidence.count(t.evidence) for t in tests if t.outcome == "passed"),
+        "without_evidence": bare,
         "checks": sum(int(t.evidence.get("checks", 0) or 0) for t in tests),
         "rejected": sum(int(t.evidence.get("rejected", 0) or 0) for t in tests),
         "worst_error": max(finite) if finite else None,
@@ -406,6 +428,7 @@ def pytest_configure(config: pytest.Config) -> None:
     _profiles(str(profile) if profile else None)
     ledger = Ledger(catalogue, figures=str(config.getini("gradcheck_figures") or ""))
     ledger.provenance = _sharing.configure(config)
+    ledger.asserts_uncounted = _asserts.run_problem(config)
     config.stash[_ledger_key] = ledger
     config.pluginmanager.register(_ProofSession(config, ledger), "gradcheck-proof-session")
 
@@ -480,17 +503,60 @@ def pytest_runtest_call(item: pytest.Item) -> Generator[None, Any, Any]:
     counted = [0]
     restore = _count_hypothesis_examples(item, counted)
     _active.append(ev)
+    item.stash[_running_key] = ev
     try:
         with _evidence.listening(ev.add_check):
             return (yield)
     finally:
+        del item.stash[_running_key]
         _active.pop()
         restore()
         ran = counted[0] if restore is not _noop else 1
         ev.examples = max(ev.examples, ran)  # explicit records may count finer than examples
+        if _evidence.count(ev.to_dict()) == 0:
+            ev.note = _asserts.run_problem(item.config) or _asserts.module_problem(_function(item))
         item.user_properties[:] = [p for p in item.user_properties if p[0] != _KEY] + [
             (_KEY, ev.to_dict())
         ]
+
+
+class _AssertCounter:
+    """Counts a test's passing asserts (pytest's ``pytest_assertion_pass`` hook).
+
+    Registered only around the tests that name IDs (`pytest_runtest_protocol`): pytest formats
+    an explanation for every passing rewritten assert while any plugin implements the hook,
+    and a suite's other tests should not pay for that (``assert a == b`` on two large dicts
+    runs a diff)."""
+
+    def pytest_assertion_pass(self, item: pytest.Item, lineno: int, orig: str, expl: str) -> None:
+        """A passing assert of a running test is one unit of its evidence, if the test's side
+        wrote it: the assert's file lies beside the test module or below. pytest also rewrites
+        the asserts of every package that is a pytest plugin (Hypothesis, gradcheck), and
+        their internal asserts prove nothing about the test's claim."""
+        ev = item.stash.get(_running_key, None)
+        if ev is not None and _asserts.written_by_the_test(item.path, sys._getframe(1)):
+            ev.asserts += 1
+
+
+# before pytest's own assertion wrapper (registered earlier, so called later), which looks
+# for implementations of the hook when the test starts
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_protocol(item: pytest.Item) -> Generator[None, Any, Any]:
+    if not _ids_of(item):
+        return (yield)
+    counter = _AssertCounter()
+    item.config.pluginmanager.register(counter)
+    try:
+        return (yield)
+    finally:
+        item.config.pluginmanager.unregister(counter)
+
+
+def _function(item: pytest.Item) -> Any:
+    """The test's own function (under ``@given``, the one Hypothesis calls)."""
+    obj = getattr(item, "obj", None)
+    inner = getattr(getattr(obj, "hypothesis", None), "inner_test", None)
+    return inner or obj
 
 
 def _noop() -> None:
@@ -561,21 +627,36 @@ class _ProofSession:
 
 
 def summary_lines(data: dict[str, Any], catalogue: Catalogue, width: int = 100) -> Iterator[str]:
-    """The compact per-ID table: ID · claim · status · tests · examples · worst error."""
-    yield f"{'ID':<9} {'claim':<44} {'status':<9} {'tests':>5} {'examples':>8} {'worst':>8}"
+    """The compact per-ID table: ID · claim · status · tests · examples · evidence · worst
+    error; then the summary, and one line per test that passed without evidence."""
+    yield (
+        f"{'ID':<9} {'claim':<44} {'status':<9} {'tests':>5} {'examples':>8} {'evidence':>8} "
+        f"{'worst':>6}"
+    )
     for entry_id, row in data["ids"].items():
         head = catalogue[entry_id].heading if entry_id in catalogue else ""
         head = head if len(head) <= 44 else head[:43] + "…"
         worst = "-" if row["worst_error"] is None else f"{row['worst_error']:.2g}"
         yield (
             f"{entry_id:<9} {head:<44} {row['status']:<9} {len(row['tests']):>5} "
-            f"{row['examples']:>8} {worst:>8}"
+            f"{row['examples']:>8} {row.get('evidence', 0):>8} {worst:>6}"
         )[:width]
     s = data["summary"]
     yield (
         f"{s['proven']} proven, {s['failed']} failed, {s['skipped']} skipped, "
         f"{s['unproven']} unproven of {len(data['ids'])} IDs ({catalogue.where()})"
     )
+    yield from no_evidence_lines(data)
+    if data.get("asserts_uncounted"):
+        yield f"passing asserts were not counted as evidence: {data['asserts_uncounted']}"
+
+
+def no_evidence_lines(data: Mapping[str, Any]) -> Iterator[str]:
+    """``no evidence: NODEID (IDS): why`` for each test that passed without checking anything."""
+    for nodeid, test in sorted((data.get("tests") or {}).items()):
+        if _evidence.without_evidence(test):
+            ids = ", ".join(test.get("ids", []))
+            yield f"no evidence: {nodeid} ({ids}): {_evidence.missing(test)}"
 
 
 @pytest.fixture(scope="session")

@@ -104,8 +104,9 @@ def test_backward_writing_dout():
 
 @pytest.mark.proves("E-3")
 def test_expected_typed_error():
-    with pytest.raises(gradcheck.InvalidTypeError, match="wrt="):
+    with pytest.raises(gradcheck.InvalidTypeError, match="wrt=") as caught:
         gradcheck.check_grad(lambda p: 0.0, lambda p: p, {"x": np.ones(2), "y": np.arange(2)})
+    assert isinstance(caught.value, gradcheck.GradcheckError)  # the evidence: a passing assert
 
 
 @pytest.mark.proves("E-4")
@@ -155,7 +156,7 @@ PLUGIN_CASES = {
     "test_expected_typed_error": ("passed", None, 0, "proven"),
     "test_assert_grad_on_a_wrong_gradient": (
         "failed",
-        "gradcheck.GradientMismatch: gradcheck <lambda> at test_edges.py:36: FAIL (0 pass, 3 fail",
+        "gradcheck.GradientMismatch: gradcheck <lambda> at test_edges.py:37: FAIL (0 pass, 3 fail",
         1,
         "failed",
     ),
@@ -182,7 +183,9 @@ def plugin_run(tmp_path_factory):
     """The generated project, run once in a subprocess; its report and proof.json."""
     root = tmp_path_factory.mktemp("edges_project")
     (root / "catalogue.json").write_text(json.dumps(CATALOGUE), encoding="utf-8")
-    (root / "pytest.ini").write_text("[pytest]\ngradcheck_catalogue = catalogue.json\n")
+    (root / "pytest.ini").write_text(
+        "[pytest]\ngradcheck_catalogue = catalogue.json\nenable_assertion_pass_hook = true\n"
+    )
     (root / "test_edges.py").write_text(TESTS, encoding="utf-8")
     out = root / "proof.json"
     done = subprocess.run(

@@ -57,6 +57,8 @@ def render_json(doc: ProofDocument) -> str:
             "heading": row.entry.heading,
             "status": row.status,
             "examples": row.examples,
+            "evidence": row.evidence,
+            "without_evidence": list(row.without_evidence),
             "worst_error": row.worst_error,
             "tests": [t["nodeid"] for t in row.tests],
             "symbolic": row.symbolic,
@@ -70,6 +72,7 @@ def render_json(doc: ProofDocument) -> str:
         "ids": ids,
         "tests": doc.proof.get("tests", {}),
         "failed_without_ids": doc.proof.get("failed_without_ids", []),
+        "asserts_uncounted": doc.proof.get("asserts_uncounted", ""),
         # how the proof was obtained (database, shard): what merge-proofs checks
         "provenance": doc.proof.get("provenance", {}),
         "figures": [f.to_dict() for f in doc.figures],

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from gradcheck import _evidence
 from gradcheck.catalogue import Catalogue, Entry
 
 __all__ = [
@@ -51,6 +52,8 @@ class Row:
     examples: int
     worst_error: float | None
     symbolic: dict[str, Any] = field(default_factory=lambda: {"status": "not attempted"})
+    evidence: int = 0  # evidence units over the tests that passed (`gradcheck._evidence.count`)
+    without_evidence: tuple[str, ...] = ()  # the tests that passed without any
 
     @property
     def mark(self) -> str:
@@ -79,6 +82,8 @@ class ProofDocument:
             examples=int(rec.get("examples", 0) or 0),
             worst_error=rec.get("worst_error"),
             symbolic=dict(rec.get("symbolic") or {"status": "not attempted", "proofs": []}),
+            evidence=int(rec.get("evidence", 0) or 0),
+            without_evidence=tuple(rec.get("without_evidence", ())),
         )
 
     def rows(self, *kinds: str) -> Iterator[Row]:
@@ -123,19 +128,31 @@ def fmt_error(x: float | None) -> str:
 
 
 def describe_test(test: dict[str, Any]) -> tuple[str, str]:
-    """``(nodeid, "passed · 50 examples · 12 checks · worst 0.03")`` for one test."""
+    """``(nodeid, "passed · 50 examples · 150 evidence · 100 asserts · 50 checks · worst
+    error 0.03")`` for one test; a test that passed without evidence is "no evidence" (with
+    why), never "passed"."""
     ev = test.get("evidence", {}) or {}
-    bits = [str(test.get("outcome", "not run"))]
+    bare = _evidence.without_evidence(test)
+    bits = ["no evidence" if bare else str(test.get("outcome", "not run"))]
     bits.append(_plural(int(ev.get("examples", 0) or 0), "example"))
+    if not bare and test.get("outcome") == "passed":
+        bits.append(f"evidence {_evidence.count(ev)}")
+    if ev.get("asserts"):
+        bits.append(_plural(int(ev["asserts"]), "passing assert"))
     if ev.get("checks"):
-        rejected = ev.get("rejected", 0)
-        extra = f" ({rejected} rejected as intended)" if rejected else ""
-        bits.append(_plural(int(ev["checks"]), "check") + extra)
+        extra = [f"{ev[k]} {w}" for k, w in _CHECK_KINDS if ev.get(k)]
+        tail = f" ({', '.join(extra)})" if extra else ""
+        bits.append(_plural(int(ev["checks"]), "check") + tail)
     if ev.get("explicit"):
         bits.append(_plural(int(ev["explicit"]), "recorded bound"))
     if ev.get("worst_error") is not None:
         bits.append(f"worst error {fmt_error(ev['worst_error'])}")
+    if bare:
+        bits.append(_evidence.missing(test))
     return str(test["nodeid"]), " · ".join(bits)
+
+
+_CHECK_KINDS = (("rejected", "rejected as intended"), ("inconclusive", "inconclusive"))
 
 
 def _plural(n: int, word: str) -> str:

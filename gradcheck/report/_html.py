@@ -82,7 +82,10 @@ def _top(doc: ProofDocument) -> list[str]:
         f"<h1>{escape(doc.heading)}</h1>",
         f"<p><strong>{s['proven']} proven</strong> · {s['failed']} failed · {s['skipped']} "
         f"skipped · {s['unproven']} unproven — of {len(doc.catalogue)} IDs in the catalogue "
-        f"<code>{escape(doc.catalogue.name)}</code>. A skip never counts as proof.</p>",
+        f"<code>{escape(doc.catalogue.name)}</code>. A skip never counts as proof; a test that "
+        "checked nothing (no passing check, proven symbolic proof, assert or recorded bound) is "
+        "listed as "
+        "<em>no evidence</em> and proves nothing.</p>",
     ]
 
 
@@ -123,13 +126,14 @@ def _body(doc: ProofDocument, markup: PageMarkup) -> Iterator[str]:
 
 def _summary_table(doc: ProofDocument, markup: PageMarkup) -> Iterator[str]:
     yield "<table><tr><th>ID</th><th>claim</th><th>status</th><th>tests</th><th>examples</th>"
-    yield "<th>worst error</th><th>symbolic</th></tr>"
+    yield "<th>evidence</th><th>worst error</th><th>symbolic</th></tr>"
     for row in doc.rows():
         eid, head = escape(row.entry.id), markup.inline(row.entry.heading, row.entry.id)
         yield (
             f"<tr><td class='id'><a href='#{eid.lower()}'>{eid}</a></td><td>{head}</td>"
             f"<td>{_status(row)}</td><td class='n'>{len(row.tests)}</td>"
-            f"<td class='n'>{row.examples}</td><td class='n'>{fmt_error(row.worst_error)}</td>"
+            f"<td class='n'>{row.examples}</td><td class='n'>{row.evidence}</td>"
+            f"<td class='n'>{fmt_error(row.worst_error)}</td>"
             f"<td>{escape(symbolic_cell(row.symbolic))}</td></tr>"
         )
     yield "</table>"

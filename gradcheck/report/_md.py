@@ -36,7 +36,9 @@ def _document(doc: ProofDocument) -> Iterator[str]:
         f"**{s['proven']} proven** · {s['failed']} failed · {s['skipped']} skipped · "
         f"{s['unproven']} unproven — of {len(doc.catalogue)} IDs in the catalogue "
         f"{md_code(doc.catalogue.name)}. A skip never counts as proof; an ID is proven only "
-        "when every test naming it passed and at least one ran examples."
+        "when every test naming it passed with evidence (a passing check, a proven symbolic "
+        "proof, a passing assert or a recorded bound), and a test that checked nothing is "
+        "listed as *no evidence*."
     )
     yield ""
     yield from _summary_table(doc)
@@ -62,17 +64,19 @@ def _part_title(part: str, heading: str) -> str:
 
 
 def _summary_table(doc: ProofDocument) -> Iterator[str]:
-    yield "| ID | claim | status | tests | examples | worst error | symbolic |"
-    yield "|---|---|---|---:|---:|---:|---|"
+    yield "| ID | claim | status | tests | examples | evidence | worst error | symbolic |"
+    yield "|---|---|---|---:|---:|---:|---:|---|"
     for row in doc.rows():
         link = row.entry.id.lower()
         yield (
             f"| [{md_text(row.entry.id)}](#{link}) | {md_keep_math(row.entry.heading, True)} | "
-            f"{row.mark} {row.status} | {len(row.tests)} | {row.examples} | "
+            f"{row.mark} {row.status} | {len(row.tests)} | {row.examples} | {row.evidence} | "
             f"{fmt_error(row.worst_error)} | {symbolic_cell(row.symbolic)} |"
         )
     yield ""
     yield (
+        "*evidence*: passing checks, passing asserts and recorded bounds of the tests that "
+        "passed (an inconclusive check is not evidence). "
         "*worst error*: the largest |analytic − numeric| / allowed error over the checks that "
         "passed (1 is the edge of the error model), or the largest recorded bound ratio. "
         "*symbolic*: the backward proven exact for all inputs by `gradcheck.symbolic` (or "

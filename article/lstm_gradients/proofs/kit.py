@@ -55,6 +55,7 @@ __all__ = [
     "make_lstm",
     "make_norm",
     "make_rnn",
+    "may_vanish",
     "norm_problems",
     "rnn_problems",
     "tiny_gru",
@@ -515,3 +516,34 @@ def vanishing_x(m: int) -> tuple[str, ...]:
     """For a reduction set of m ≤ 2 elements, x̂ = ±d/√(d² + ε) (d the half difference) is flat
     up to O(ε/σ²): dx vanishes (exactly at ε = 0), so its check may be vacuous."""
     return ("x",) if m <= 2 else ()
+
+
+_NORM_METHOD = {
+    "normalization.bn": ("BN", 1),
+    "normalization.ln": ("LN", 1),
+    "normalization.in": ("IN", 1),
+    "normalization.gn_g2": ("GN", 2),
+}
+
+
+def may_vanish(name: str, args: tuple[Array, ...]) -> tuple[str, ...]:
+    """The arguments of record ``name`` whose gradient vanishes by the mathematics at ``args``
+    (so the checker may call its check vacuous):
+
+    * the deep sigmoid MLP's input layer (x, W_1, b_1): (1/4)^depth small at weights of scale
+      0.1, below FD's error (MLP-9 itself; 1.6e-8 against an allowed 2.2e-8 was seen);
+    * x of a normalization whose reduction set has m ≤ 2 elements (`vanishing_x`);
+    * for BN(uW + b): b always (BN removes any per-feature shift, NORM-10), u and W when the
+      batch has m ≤ 2 rows, W when d_in = 1.
+    """
+    if name == "mlp.deep_sigmoid":
+        return ("x", "W_1", "b_1")
+    if name in _NORM_METHOD:
+        method, G = _NORM_METHOD[name]
+        return vanishing_x(reduction_size(args[0].shape, method, G))
+    if name == "normalization.bn_train_running":
+        return vanishing_x(reduction_size(args[0].shape, "BN"))
+    if name == "normalization.bn_linear":
+        small, one_in = args[0].shape[0] <= 2, args[0].shape[1] == 1
+        return ("b", *(("u", "W") if small else ()), *(("W",) if one_in else ()))
+    return ()

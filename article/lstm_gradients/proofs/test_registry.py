@@ -1,6 +1,7 @@
 """Every registry record (``specs.ALL_SPECS``) as it stands, against four properties.
 
-Arguments come from the record itself: sizes drawn from its ``sizes`` ranges (capped at 3, so a
+Arguments come from the record itself, once for every layout it documents (`Spec.every_layout`:
+BN on (N, C, H, W) and on (N, D), ...): sizes drawn from the layout's ranges (capped at 3, so a
 full FD check of a sequence stays cheap), shapes from its ``arg_shapes``, arrays standard normal
 times a drawn scale in [0.1, 1] (variances, arguments named ``*var``, are exp of a normal, so
 positive), from ``np.random.default_rng(seed)``. For each record:
@@ -37,30 +38,38 @@ from hypothesis import strategies as st
 
 import gradcheck
 from lstm_gradients import specs
-from lstm_gradients.proofs.kit import SEEDS, assert_pass, vanishing_x
-from lstm_gradients.specs import Spec
-from lstm_gradients.specs.normalization import reduction_size
+from lstm_gradients.proofs.kit import SEEDS, assert_pass, may_vanish
+from lstm_gradients.specs import Layout, Spec
 
 CAP = 3  # largest size drawn: FD costs 4 forward passes per argument entry
 # A full FD check of every record per example; the checks of each family's own tests draw many
 # more. A fifth of the profile's examples: ci 10 per record, thorough 200.
 FD_BUDGET = settings(max_examples=max(4, settings.default.max_examples // 5))
 
-RECORDS = [pytest.param(r, marks=pytest.mark.proves(*r.ids), id=r.name) for r in specs.ALL_SPECS]
+
+def _layout_id(rec: Spec, layout: Layout) -> str:
+    return rec.name if not rec.layouts else f"{rec.name}{layout.name.replace(' ', '')}"
+
+
+RECORDS = [
+    pytest.param(r, layout, marks=pytest.mark.proves(*r.ids), id=_layout_id(r, layout))
+    for r in specs.ALL_SPECS
+    for layout in r.every_layout()
+]
 Args = tuple[np.ndarray, ...]
 
 
 @st.composite
-def record_args(draw: st.DrawFn, rec: Spec) -> tuple[Args, int]:
-    """Arguments for ``rec`` from its own sizes and shapes (module docstring), and their seed."""
+def record_args(draw: st.DrawFn, rec: Spec, layout: Layout) -> tuple[Args, int]:
+    """Arguments for ``rec`` in ``layout`` (module docstring), and their seed."""
     sizes = {
         k: draw(st.integers(lo, max(lo, min(hi, CAP))), label=k)
-        for k, (lo, hi) in rec.sizes.items()
+        for k, (lo, hi) in layout.sizes.items()
     }
     seed = draw(SEEDS, label="seed")
     scale = draw(st.floats(0.1, 1.0), label="scale")
     rng = np.random.default_rng(seed)
-    shapes = rec.arg_shapes(**sizes)
+    shapes = layout.arg_shapes(**sizes)
     args = tuple(
         np.exp(rng.standard_normal(shape))
         if name.endswith("var")
@@ -92,37 +101,6 @@ def arrays(tree: Any) -> Iterator[np.ndarray]:
     elif isinstance(tree, dict):
         for item in tree.values():
             yield from arrays(item)
-
-
-_NORM_METHOD = {
-    "normalization.bn": ("BN", 1),
-    "normalization.ln": ("LN", 1),
-    "normalization.in": ("IN", 1),
-    "normalization.gn_g2": ("GN", 2),
-}
-
-
-def may_vanish(name: str, args: Args) -> tuple[str, ...]:
-    """The arguments of record ``name`` whose gradient vanishes by the mathematics at ``args``
-    (so the checker may call its check vacuous):
-
-    * the deep sigmoid MLP's input layer (x, W_1, b_1): (1/4)^depth small at weights of scale
-      0.1, below FD's error (MLP-9 itself; 1.6e-8 against an allowed 2.2e-8 was seen);
-    * x of a normalization whose reduction set has m ≤ 2 elements (`vanishing_x`);
-    * for BN(uW + b): b always (BN removes any per-feature shift, NORM-10), u and W when the
-      batch has m ≤ 2 rows, W when d_in = 1.
-    """
-    if name == "mlp.deep_sigmoid":
-        return ("x", "W_1", "b_1")
-    if name in _NORM_METHOD:
-        method, G = _NORM_METHOD[name]
-        return vanishing_x(reduction_size(args[0].shape, method, G))
-    if name == "normalization.bn_train_running":
-        return vanishing_x(args[0].shape[0])
-    if name == "normalization.bn_linear":
-        small, one_in = args[0].shape[0] <= 2, args[0].shape[1] == 1
-        return ("b", *(("u", "W") if small else ()), *(("W",) if one_in else ()))
-    return ()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -179,31 +157,37 @@ def check_shapes(rec: Spec, args: Args, seed: int) -> None:
 # ---------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("rec", RECORDS)
+@pytest.mark.parametrize(("rec", "layout"), RECORDS)
 @FD_BUDGET
 @given(data=st.data())
-def test_the_backward_is_the_gradient_of_the_forward(rec: Spec, data: st.DataObject) -> None:
-    args, seed = data.draw(record_args(rec))
+def test_the_backward_is_the_gradient_of_the_forward(
+    rec: Spec, layout: Layout, data: st.DataObject
+) -> None:
+    args, seed = data.draw(record_args(rec, layout))
     assume(rec.well_conditioned(*args))
     check_gradient(rec, args, seed)
 
 
-@pytest.mark.parametrize("rec", RECORDS)
+@pytest.mark.parametrize(("rec", "layout"), RECORDS)
 @given(data=st.data())
-def test_the_backward_is_linear_in_dout(rec: Spec, data: st.DataObject) -> None:
-    check_linear(rec, *data.draw(record_args(rec)))
+def test_the_backward_is_linear_in_dout(rec: Spec, layout: Layout, data: st.DataObject) -> None:
+    check_linear(rec, *data.draw(record_args(rec, layout)))
 
 
-@pytest.mark.parametrize("rec", RECORDS)
+@pytest.mark.parametrize(("rec", "layout"), RECORDS)
 @given(data=st.data())
-def test_forward_and_backward_modify_no_input(rec: Spec, data: st.DataObject) -> None:
-    check_pure(rec, *data.draw(record_args(rec)))
+def test_forward_and_backward_modify_no_input(
+    rec: Spec, layout: Layout, data: st.DataObject
+) -> None:
+    check_pure(rec, *data.draw(record_args(rec, layout)))
 
 
-@pytest.mark.parametrize("rec", RECORDS)
+@pytest.mark.parametrize(("rec", "layout"), RECORDS)
 @given(data=st.data())
-def test_one_gradient_per_argument_shaped_like_it(rec: Spec, data: st.DataObject) -> None:
-    check_shapes(rec, *data.draw(record_args(rec)))
+def test_one_gradient_per_argument_shaped_like_it(
+    rec: Spec, layout: Layout, data: st.DataObject
+) -> None:
+    check_shapes(rec, *data.draw(record_args(rec, layout)))
 
 
 # ---------------------------------------------------------------------------------------------

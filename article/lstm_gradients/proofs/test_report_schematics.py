@@ -318,8 +318,9 @@ def test_fig6_refuses_a_cache_that_does_not_hold_the_gates_where_it_reads_them()
         out, cache = L.lstm_step_forward(*args)
         return out, cache._replace(i=cache.f, f=cache.i)
 
-    with pytest.raises(ValueError, match="no longer holds"):
+    with pytest.raises(ValueError, match="the cache no longer holds i, f, o, g") as refused:
         S.fig6_data(forward=swapped)
+    assert str(refused.value).startswith("specs.lstm.lstm_step_forward:")  # names the variant
 
 
 @pytest.mark.proves("FIG-6")

@@ -18,7 +18,7 @@ Conventions (``../shared/docs/spec-conventions.md``):
 from __future__ import annotations
 
 from lstm_gradients.specs import activations, clipping, gru, lstm, mlp, normalization, rnn
-from lstm_gradients.specs._spec import Spec
+from lstm_gradients.specs._spec import Layout, Spec
 
 ALL_SPECS: tuple[Spec, ...] = (
     *activations.SPECS,
@@ -45,4 +45,4 @@ def spec(name: str) -> Spec:
         ) from None
 
 
-__all__ = ["ALL_SPECS", "Spec", "spec"]
+__all__ = ["ALL_SPECS", "Layout", "Spec", "spec"]

@@ -18,6 +18,19 @@ def _always(*args: Array) -> bool:
 
 
 @dataclass(frozen=True)
+class Layout:
+    """One way of shaping a spec's arguments that its docstring documents, as data.
+
+    ``name`` says it the docstring's way (``"(N, C, H, W)"``); ``arg_shapes(**sizes)`` gives
+    every argument's shape; ``sizes`` maps each size name to its inclusive (low, high) range.
+    """
+
+    name: str
+    arg_shapes: Callable[..., tuple[Shape, ...]]
+    sizes: dict[str, tuple[int, int]]
+
+
+@dataclass(frozen=True)
 class Spec:
     """One article equation: its forward map, its hand-derived backward, where it comes from.
 
@@ -37,6 +50,10 @@ class Spec:
         property tests.
     well_conditioned : ``well_conditioned(*args) -> bool``: where finite differences are
         trustworthy (e.g. no constant normalization group); the reason goes beside it.
+    layouts : the *other* layouts the docstring documents (BN takes (N, D) as well as
+        (N, C, H, W)), each a `Layout`; `every_layout` lists them all, ``arg_shapes`` and
+        ``sizes`` first. Every layout a docstring documents is here, so the tests that draw
+        from `every_layout` exercise each one.
     """
 
     name: str
@@ -48,3 +65,10 @@ class Spec:
     arg_shapes: Callable[..., tuple[Shape, ...]]
     sizes: dict[str, tuple[int, int]]
     well_conditioned: Callable[..., bool] = _always
+    layouts: tuple[Layout, ...] = ()
+    layout_name: str = "default"
+
+    def every_layout(self) -> tuple[Layout, ...]:
+        """The record's own layout (``layout_name``, ``arg_shapes``, ``sizes``), then
+        ``layouts``."""
+        return (Layout(self.layout_name, self.arg_shapes, self.sizes), *self.layouts)

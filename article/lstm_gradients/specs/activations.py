@@ -44,7 +44,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from lstm_gradients.specs import _elementwise as ew
-from lstm_gradients.specs._spec import Spec
+from lstm_gradients.specs._spec import Layout, Spec
 
 Array = NDArray[np.float64]
 
@@ -101,11 +101,18 @@ def sigmoid_prime(x: Array) -> Array:
     .. math::  \sigma'(x)=\sigma(x)(1-\sigma(x))=\frac{e^{-|x|}}{(1+e^{-|x|})^2}
                =\frac{1}{4\cosh^2(x/2)}\le\tfrac14
 
-    The middle form is even in x and never subtracts nearly equal numbers, so it keeps full
-    relative accuracy where σ(x) rounds to 1 (σ'(37) = 8.5e-17, not 0). Shapes: any.
+    Computed as the last form, :math:`(\tfrac12/\cosh(x/2))^2`: it never subtracts nearly equal
+    numbers, so it keeps full relative accuracy where σ(x) rounds to 1 (σ'(37) = 8.5e-17, not 0;
+    within 2.3 ulp of a 40-digit reference for |x| < 700), and it is at most ¼ in floating point
+    by construction, not only in real arithmetic: cosh rounds faithfully to ≥ 1, so ½/cosh ≤ ½
+    and its square ≤ ¼ (each rounding keeps a bound that is a float). The form
+    e^{-|x|}/(1+e^{-|x|})² rounds one ulp above ¼ for |x| ≲ 1e-3 (and tanh' = 4σ'(2x) above 1).
+    cosh overflows to inf for |x| > 1420, where σ' is below the smallest subnormal: ½/inf = 0 is
+    then exact. It lives in `specs._elementwise` (``ew.sigmoid_prime``) beside σ: the record
+    proofs swap it for σ(1−σ), and ``proofs/test_symbolic.py`` proves this form equal to σ(1−σ)
+    on its own. Shapes: any.
     """
-    e = np.exp(-np.abs(x))
-    return e / (1.0 + e) ** 2
+    return np.asarray(ew.sigmoid_prime(x))
 
 
 def sigmoid_prime_from_output(y: Array) -> Array:
@@ -181,8 +188,8 @@ def tanh_prime(x: Array) -> Array:
     r""":math:`\tanh'(x)=1-\tanh^2x=4\sigma'(2x)\in(0,1]`, stable from the pre-activation (ACT-4).
 
     The peak is :math:`\tanh'(0)=1`, four times the sigmoid's ¼ (Pascanu's γ = 1). Computed as
-    :math:`4e^{-2|x|}/(1+e^{-2|x|})^2`, which stays positive where ``1 - tanh(x)**2`` is 0.0
-    (|x| ≳ 18.99). Shapes: any.
+    :math:`4\sigma'(2x)=1/\cosh^2x` (`sigmoid_prime`), which stays positive where
+    ``1 - tanh(x)**2`` is 0.0 (|x| ≳ 18.99) and is at most 1 in floating point. Shapes: any.
     """
     return 4.0 * sigmoid_prime(2.0 * x)
 
@@ -302,6 +309,13 @@ def _elementwise(N: int, D: int) -> tuple[tuple[int, int]]:
     return ((N, D),)
 
 
+# "Shapes: any": besides a batch (N, D), a vector and a batch of sequences (N, T, D)
+_ANY_SHAPE = (
+    Layout("(n,)", lambda n: ((n,),), {"n": (1, 6)}),
+    Layout("(N, T, D)", lambda N, T, D: ((N, T, D),), {"N": (1, 3), "T": (1, 3), "D": (1, 3)}),
+)
+
+
 SPECS: tuple[Spec, ...] = (
     Spec(
         "act.sigmoid",
@@ -313,6 +327,8 @@ SPECS: tuple[Spec, ...] = (
         _elementwise,
         {"N": (1, 4), "D": (1, 6)},
         _moderate,
+        _ANY_SHAPE,
+        "(N, D)",
     ),
     Spec(
         "act.tanh",
@@ -324,6 +340,8 @@ SPECS: tuple[Spec, ...] = (
         _elementwise,
         {"N": (1, 4), "D": (1, 6)},
         _moderate,
+        _ANY_SHAPE,
+        "(N, D)",
     ),
     Spec(
         "act.relu",
@@ -335,5 +353,7 @@ SPECS: tuple[Spec, ...] = (
         _elementwise,
         {"N": (1, 4), "D": (1, 6)},
         _away_from_kink,
+        _ANY_SHAPE,
+        "(N, D)",
     ),
 )

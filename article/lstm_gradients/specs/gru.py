@@ -60,6 +60,7 @@ from numpy.typing import NDArray
 
 from lstm_gradients.specs import _elementwise as ew
 from lstm_gradients.specs._spec import Spec
+from lstm_gradients.specs.activations import sigmoid, sigmoid_prime, tanh_prime
 
 Array = NDArray[np.float64]
 
@@ -108,19 +109,34 @@ def _split(M: Array) -> tuple[Array, Array, Array]:
 def _parts(
     x: Array, h_prev: Array, W_x: Array, W_h: Array, b_x: Array, b_h: Array, reset: str
 ) -> dict[str, Array]:
-    """z, r, q (the recurrent candidate term) and n of one step; any leading batch axes."""
+    """z, r, q (the recurrent candidate term), n of one step and the pre-activations a_z, a_r,
+    a_n; any leading batch axes."""
     xz, xr, xn = _split(x @ W_x + b_x)
     hz, hr, _ = _split(h_prev @ W_h + b_h)
-    z, r = ew.sigmoid(xz + hz), ew.sigmoid(xr + hr)
+    a_z, a_r = xz + hz, xr + hr
+    z, r = ew.sigmoid(a_z), ew.sigmoid(a_r)
     W_hn, b_hn = _split(W_h)[2], _split(b_h)[2]
     q = (r * h_prev) @ W_hn + b_hn if reset == "before" else h_prev @ W_hn + b_hn
-    n = np.tanh(xn + (q if reset == "before" else r * q))
-    return {"z": z, "r": r, "q": q, "n": n}
+    a_n = xn + (q if reset == "before" else r * q)
+    n = np.tanh(a_n)
+    return {"z": z, "r": r, "q": q, "n": n, "a_z": a_z, "a_r": a_r, "a_n": a_n}
 
 
 def _carry(z: Array, convention: str) -> Array:
-    """u, the weight on :math:`h_{t-1}`: 1 − z (article) or z (Cho)."""
+    """u, the weight on :math:`h_{t-1}`: 1 − z (article) or z (Cho), from a given z (GRU-2's
+    functions take z); the step itself uses `_weights`."""
     return 1.0 - z if convention == "article" else z
+
+
+def _weights(a_z: Array, convention: str) -> tuple[Array, Array]:
+    r"""The carry weight u and the candidate's weight 1 − u, each from the pre-activation a_z.
+
+    :math:`1-\sigma(a)=\sigma(-a)`, so both are sigmoids, each to full relative accuracy. The
+    naive ``u = 1 - z`` then ``1 - u`` returns z with an absolute error ε, a relative one ε/z:
+    at :math:`a_z=-40` (z ≈ 4e-18) it is 0.0, and so are every gradient through the
+    candidate (dx, dW_x[:, n], ...) although their exact values are ~1e-18."""
+    z, one_minus_z = sigmoid(a_z), sigmoid(-a_z)
+    return (one_minus_z, z) if convention == "article" else (z, one_minus_z)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -130,7 +146,8 @@ def _carry(z: Array, convention: str) -> Array:
 
 class GRUStepCache(NamedTuple):
     """The cache of `gru_step_forward`: the step's inputs, z, r, q (the recurrent candidate
-    term), n = h̃_t, and the variant."""
+    term), n = h̃_t, the variant, and the pre-activations a_z, a_r, a_n (the backward takes its
+    derivatives from them)."""
 
     x: Array
     h_prev: Array
@@ -142,6 +159,9 @@ class GRUStepCache(NamedTuple):
     n: Array
     convention: str
     reset: str
+    a_z: Array
+    a_r: Array
+    a_n: Array
 
 
 class GRUCache(NamedTuple):
@@ -177,9 +197,23 @@ def gru_step_forward(
     """
     _check(convention, reset)
     P = _parts(x, h_prev, W_x, W_h, b_x, b_h, reset)
-    u = _carry(P["z"], convention)
-    h = u * h_prev + (1.0 - u) * P["n"]
-    return h, GRUStepCache(x, h_prev, W_x, W_h, P["z"], P["r"], P["q"], P["n"], convention, reset)
+    u, v = _weights(P["a_z"], convention)
+    h = u * h_prev + v * P["n"]
+    return h, GRUStepCache(
+        x,
+        h_prev,
+        W_x,
+        W_h,
+        P["z"],
+        P["r"],
+        P["q"],
+        P["n"],
+        convention,
+        reset,
+        P["a_z"],
+        P["a_r"],
+        P["a_n"],
+    )
 
 
 def gru_step_backward(dh: Array, cache: GRUStepCache) -> tuple[Array, ...]:
@@ -193,14 +227,18 @@ def gru_step_backward(dh: Array, cache: GRUStepCache) -> tuple[Array, ...]:
     :math:`dW_{hn}=h_{t-1}^\top dq`. Then :math:`da_r=dr\,r(1-r)`; :math:`dh_{t-1}=dh\,u+
     da_zW_{hz}^\top+da_rW_{hr}^\top+` (the n-path); ``dx``, ``dW_x``, ``db_x`` from
     :math:`[da_z,da_r,da_n]`.
+
+    Stable forms: u and 1 − u from `_weights`, z(1−z), r(1−r), 1−h̃² as σ'(a_z), σ'(a_r),
+    tanh'(a_n) of the cached pre-activations (`specs.activations`), so no gradient rounds to 0
+    in saturation.
     """
     x, h_prev, W_x, W_h = cache.x, cache.h_prev, cache.W_x, cache.W_h
-    z, r, q, n = cache.z, cache.r, cache.q, cache.n
+    r, q, n = cache.r, cache.q, cache.n
     convention, reset = cache.convention, cache.reset
-    u = _carry(z, convention)
+    u, v = _weights(cache.a_z, convention)
     sign = -1.0 if convention == "article" else 1.0
-    da_z = sign * dh * (h_prev - n) * z * (1 - z)
-    da_n = dh * (1.0 - u) * (1 - n**2)
+    da_z = sign * dh * (h_prev - n) * sigmoid_prime(cache.a_z)
+    da_n = dh * v * tanh_prime(cache.a_n)
     W_hz, W_hr, W_hn = _split(W_h)
     if reset == "before":
         drh = da_n @ W_hn.T
@@ -210,7 +248,7 @@ def gru_step_backward(dh: Array, cache: GRUStepCache) -> tuple[Array, ...]:
         dq = da_n * r
         dr, dh_n = da_n * q, dq @ W_hn.T
         dW_hn = h_prev.T @ dq
-    da_r = dr * r * (1 - r)
+    da_r = dr * sigmoid_prime(cache.a_r)
     dA_x = np.concatenate([da_z, da_r, da_n], axis=-1)
     dW_h = np.concatenate([h_prev.T @ da_z, h_prev.T @ da_r, dW_hn], axis=-1)
     db_h = np.concatenate([da_z.sum(0), da_r.sum(0), dq.sum(0)])
@@ -316,15 +354,16 @@ def step_jacobian(
     """
     _check(convention, reset)
     P = _parts(x, h_prev, W_x, W_h, b_x, b_h, reset)
-    z, r, q, n = P["z"], P["r"], P["q"], P["n"]
+    r, q, n = P["r"], P["q"], P["n"]
     U_z, U_r, U_n = (W.T for W in _split(W_h))
-    u = _carry(z, convention)
-    du = (-1.0 if convention == "article" else 1.0) * z * (1 - z)
+    u, v = _weights(P["a_z"], convention)  # stable forms, as in `gru_step_backward`
+    du = (-1.0 if convention == "article" else 1.0) * sigmoid_prime(P["a_z"])
+    dr = sigmoid_prime(P["a_r"])
     if reset == "before":
-        N = U_n @ (np.diag(r) + (h_prev * r * (1 - r))[:, None] * U_r)
+        N = U_n @ (np.diag(r) + (h_prev * dr)[:, None] * U_r)
     else:
-        N = r[:, None] * U_n + (q * r * (1 - r))[:, None] * U_r
-    return np.diag(u) + ((h_prev - n) * du)[:, None] * U_z + ((1 - u) * (1 - n**2))[:, None] * N
+        N = r[:, None] * U_n + (q * dr)[:, None] * U_r
+    return np.diag(u) + ((h_prev - n) * du)[:, None] * U_z + (v * tanh_prime(P["a_n"]))[:, None] * N
 
 
 def _states(x: Array, h_0: Array, params: tuple[Array, ...], convention: str, reset: str) -> Array:
@@ -492,10 +531,7 @@ def _moderate(
     # FD is trustworthy while no gate saturates: |a| <= 10 keeps σ' >= 4.5e-5 and
     # tanh' >= 8e-9, far above a central difference's rounding floor (~1e-11).
     P = _parts(x, h_prev, W_x, W_h, b_x, b_h, reset)
-    xz, xr, xn = _split(x @ W_x + b_x)
-    hz, hr, _ = _split(h_prev @ W_h + b_h)
-    a_n = xn + (P["q"] if reset == "before" else P["r"] * P["q"])
-    return bool(max(np.max(np.abs(xz + hz)), np.max(np.abs(xr + hr)), np.max(np.abs(a_n))) <= 10.0)
+    return bool(max(np.max(np.abs(P[k])) for k in ("a_z", "a_r", "a_n")) <= 10.0)
 
 
 def _step_moderate(

@@ -65,6 +65,7 @@ from numpy.typing import NDArray
 
 from lstm_gradients.specs import _elementwise as ew
 from lstm_gradients.specs._spec import Spec
+from lstm_gradients.specs.activations import sigmoid_prime, tanh_prime
 
 Array = NDArray[np.float64]
 
@@ -103,6 +104,27 @@ def _blocks(W_h: Array) -> tuple[Array, Array, Array, Array]:
     return W_h[:, :H], W_h[:, H : 2 * H], W_h[:, 2 * H : 3 * H], W_h[:, 3 * H :]
 
 
+def _preactivations(x: Array, h_prev: Array, W_x: Array, W_h: Array, b: Array) -> Array:
+    """:math:`A = x_tW_x + h_{t-1}W_h + b`, (..., 4H), blocks i, f, o, g."""
+    A: Array = x @ W_x + h_prev @ W_h + b
+    return A
+
+
+def _gate_primes(A: Array) -> tuple[Array, Array, Array, Array]:
+    r"""σ'(a_i), σ'(a_f), σ'(a_o), tanh'(a_g) from the pre-activations ``A`` (..., 4H).
+
+    Stable forms (`specs.activations`): the output forms i(1−i), …, 1−g² that the derivations
+    write are exactly 0.0 once a gate rounds to 0 or 1 (|a| ≳ 36.7 for σ, ≳ 19 for tanh) and
+    lose relative accuracy ε/σ' before that; these keep full relative accuracy."""
+    H = A.shape[-1] // 4
+    return (
+        sigmoid_prime(A[..., :H]),
+        sigmoid_prime(A[..., H : 2 * H]),
+        sigmoid_prime(A[..., 2 * H : 3 * H]),
+        tanh_prime(A[..., 3 * H :]),
+    )
+
+
 def gates(
     x: Array, h_prev: Array, W_x: Array, W_h: Array, b: Array
 ) -> tuple[Array, Array, Array, Array]:
@@ -114,7 +136,7 @@ def gates(
     only, never on :math:`c_{t-1}` (ERR-12).
     """
     H = W_h.shape[0]
-    A = x @ W_x + h_prev @ W_h + b
+    A = _preactivations(x, h_prev, W_x, W_h, b)
     return (
         ew.sigmoid(A[..., :H]),
         ew.sigmoid(A[..., H : 2 * H]),
@@ -129,7 +151,8 @@ def gates(
 
 
 class LSTMStepCache(NamedTuple):
-    """The cache of `lstm_step_forward`: the step's inputs, its gates and tanh c_t, (N, ·)."""
+    """The cache of `lstm_step_forward`: the step's inputs, its gates and tanh c_t, (N, ·), and
+    the pre-activations A (N, 4H) and c_t the backward takes the derivatives from."""
 
     x: Array
     h_prev: Array
@@ -141,6 +164,8 @@ class LSTMStepCache(NamedTuple):
     o: Array
     g: Array
     tanh_c: Array
+    a: Array
+    c: Array
 
 
 class LSTMCache(NamedTuple):
@@ -163,11 +188,14 @@ def lstm_step_forward(
     ``b`` (4H,); ``h``, ``c`` (N, H). (CS231n's ``lstm_step_forward(x, prev_h, prev_c, Wx,
     Wh, b)``, the outputs as a tuple.)
     """
-    i, f, o, g = gates(x, h_prev, W_x, W_h, b)
+    A = _preactivations(x, h_prev, W_x, W_h, b)
+    H = W_h.shape[0]
+    i, f, o = ew.sigmoid(A[:, :H]), ew.sigmoid(A[:, H : 2 * H]), ew.sigmoid(A[:, 2 * H : 3 * H])
+    g = np.tanh(A[:, 3 * H :])
     c = f * c_prev + i * g
     tc = np.tanh(c)
     h = o * tc
-    return (h, c), LSTMStepCache(x, h_prev, c_prev, W_x, W_h, i, f, o, g, tc)
+    return (h, c), LSTMStepCache(x, h_prev, c_prev, W_x, W_h, i, f, o, g, tc, A, c)
 
 
 def lstm_step_backward(douts: tuple[Array, Array], cache: LSTMStepCache) -> tuple[Array, ...]:
@@ -180,17 +208,17 @@ def lstm_step_backward(douts: tuple[Array, Array], cache: LSTMStepCache) -> tupl
     :math:`dA=[di\,i(1-i),\,df\,f(1-f),\,do\,o(1-o),\,dg(1-g^2)]`; :math:`dx=dA\,W_x^\top`,
     :math:`dh_{t-1}=dA\,W_h^\top`, :math:`dW_x=x^\top dA`, :math:`dW_h=h_{t-1}^\top dA`,
     :math:`db=\sum_n dA`.
+
+    The derivatives i(1−i), f(1−f), o(1−o), 1−g², 1−tanh²c_t are evaluated in their stable
+    forms σ'(a), tanh'(a) of the cached pre-activations (`_gate_primes`): the output forms are 0.0
+    in saturation, exactly where the article's gradient story happens.
     """
     dh, dc = douts
-    i, f, o, g, tc = cache.i, cache.f, cache.o, cache.g, cache.tanh_c
-    dct = dc + dh * o * (1.0 - tc**2)
+    i, f, g, tc = cache.i, cache.f, cache.g, cache.tanh_c
+    di, df, do, dg = _gate_primes(cache.a)
+    dct = dc + dh * cache.o * tanh_prime(cache.c)
     dA = np.concatenate(
-        [
-            dct * g * i * (1.0 - i),
-            dct * cache.c_prev * f * (1.0 - f),
-            dh * tc * o * (1.0 - o),
-            dct * i * (1.0 - g**2),
-        ],
+        [dct * g * di, dct * cache.c_prev * df, dh * tc * do, dct * i * dg],
         axis=-1,
     )
     return (
@@ -285,20 +313,17 @@ def step_jacobian_blocks(
     the chain rule through :math:`h_t=o_t\tanh c_t`). Shapes as `cell_direct_jacobian`.
     """
     i, f, o, g = gates(x, h_prev, W_x, W_h, b)
+    di, df, do, dg = _gate_primes(_preactivations(x, h_prev, W_x, W_h, b))
     Wi, Wf, Wo, Wg = _blocks(W_h)
-    K = (
-        (c_prev * f * (1 - f))[:, None] * Wf.T
-        + (g * i * (1 - i))[:, None] * Wi.T
-        + (i * (1 - g**2))[:, None] * Wg.T
-    )
+    K = (c_prev * df)[:, None] * Wf.T + (g * di)[:, None] * Wi.T + (i * dg)[:, None] * Wg.T
     c = f * c_prev + i * g
     tc = np.tanh(c)
-    dh_dc = o * (1 - tc**2)
+    dh_dc = o * tanh_prime(c)
     return {
         "cc": np.diag(f),
         "ch": K,
         "hc": np.diag(dh_dc * f),
-        "hh": (tc * o * (1 - o))[:, None] * Wo.T + dh_dc[:, None] * K,
+        "hh": (tc * do)[:, None] * Wo.T + dh_dc[:, None] * K,
         "K": K,
     }
 
@@ -322,15 +347,16 @@ def composite_terms(
     Every term but the first goes through :math:`W_h`, i.e. through :math:`h_{t-1}` (ERR-12).
     One sequence: ``x`` (D,), ``c_prev``, ``o_prev`` (H,).
     """
-    u = o_prev * (1 - np.tanh(c_prev) ** 2)
+    u = o_prev * tanh_prime(c_prev)
     h_prev = o_prev * np.tanh(c_prev)
     i, f, _, g = gates(x, h_prev, W_x, W_h, b)
+    di, df, _, dg = _gate_primes(_preactivations(x, h_prev, W_x, W_h, b))
     Wi, Wf, _, Wg = _blocks(W_h)
     return {
         "f": np.diag(f),
-        "df_dc_times_c": (c_prev * f * (1 - f))[:, None] * Wf.T * u,
-        "i": (g * i * (1 - i))[:, None] * Wi.T * u,
-        "g": (i * (1 - g**2))[:, None] * Wg.T * u,
+        "df_dc_times_c": (c_prev * df)[:, None] * Wf.T * u,
+        "i": (g * di)[:, None] * Wi.T * u,
+        "g": (i * dg)[:, None] * Wg.T * u,
     }
 
 
@@ -344,7 +370,7 @@ def composite_cell_derivative(
     """
     h_prev = o_prev * np.tanh(c_prev)
     B = step_jacobian_blocks(x, h_prev, c_prev, W_x, W_h, b)
-    J: Array = B["cc"] + B["K"] * (o_prev * (1 - np.tanh(c_prev) ** 2))
+    J: Array = B["cc"] + B["K"] * (o_prev * tanh_prime(c_prev))
     return J
 
 
@@ -526,7 +552,8 @@ def zero_state_witness(rho: float, H: int, n: int) -> tuple[Array, Array]:
 
 
 class PeepholeStepCache(NamedTuple):
-    """The cache of `peephole_step_forward`: inputs, peepholes, gates, c_t and tanh c_t."""
+    """The cache of `peephole_step_forward`: inputs, peepholes, gates, c_t and tanh c_t, and the
+    gates' pre-activations A (N, 4H), peephole terms included."""
 
     x: Array
     h_prev: Array
@@ -540,6 +567,7 @@ class PeepholeStepCache(NamedTuple):
     g: Array
     c: Array
     tanh_c: Array
+    a: Array
 
 
 def peephole_step_forward(
@@ -555,14 +583,15 @@ def peephole_step_forward(
     ``p`` (3, H) = :math:`(p_i, p_f, p_o)`; other shapes as `lstm_step_forward`.
     """
     H = W_h.shape[0]
-    A = x @ W_x + h_prev @ W_h + b
-    i = ew.sigmoid(A[:, :H] + p[0] * c_prev)
-    f = ew.sigmoid(A[:, H : 2 * H] + p[1] * c_prev)
-    g = np.tanh(A[:, 3 * H :])
+    A = _preactivations(x, h_prev, W_x, W_h, b)
+    a_i, a_f, a_g = A[:, :H] + p[0] * c_prev, A[:, H : 2 * H] + p[1] * c_prev, A[:, 3 * H :]
+    i, f, g = ew.sigmoid(a_i), ew.sigmoid(a_f), np.tanh(a_g)
     c = f * c_prev + i * g
-    o = ew.sigmoid(A[:, 2 * H : 3 * H] + p[2] * c)
+    a_o = A[:, 2 * H : 3 * H] + p[2] * c
+    o = ew.sigmoid(a_o)
     tc = np.tanh(c)
-    return (o * tc, c), PeepholeStepCache(x, h_prev, c_prev, W_x, W_h, p, i, f, o, g, c, tc)
+    A = np.concatenate([a_i, a_f, a_o, a_g], axis=-1)
+    return (o * tc, c), PeepholeStepCache(x, h_prev, c_prev, W_x, W_h, p, i, f, o, g, c, tc, A)
 
 
 def peephole_step_backward(
@@ -574,16 +603,18 @@ def peephole_step_backward(
     :math:`da_i=\bar{dc}\,g\,i(1-i)`, :math:`da_f=\bar{dc}\,c_{t-1}f(1-f)`,
     :math:`da_g=\bar{dc}\,i(1-g^2)`; :math:`dc_{t-1}=\bar{dc}\,f+da_i\,p_i+da_f\,p_f` (the
     article's :math:`\partial f_t/\partial c_{t-1}\cdot c_{t-1}` term is :math:`da_f\,p_f`);
-    :math:`dp=\sum_n(da_i\,c_{t-1},\ da_f\,c_{t-1},\ da_o\,c_t)`; the rest as LSTM-7.
+    :math:`dp=\sum_n(da_i\,c_{t-1},\ da_f\,c_{t-1},\ da_o\,c_t)`; the rest as LSTM-7. The
+    derivatives are the stable forms of the pre-activations, as in `lstm_step_backward`.
     """
     dh, dc = douts
     p, c_prev, c, tc = cache.p, cache.c_prev, cache.c, cache.tanh_c
     i, f, o, g = cache.i, cache.f, cache.o, cache.g
-    da_o = dh * tc * o * (1 - o)
-    dct = dc + dh * o * (1 - tc**2) + da_o * p[2]
-    da_i = dct * g * i * (1 - i)
-    da_f = dct * c_prev * f * (1 - f)
-    dA = np.concatenate([da_i, da_f, da_o, dct * i * (1 - g**2)], axis=-1)
+    di, df, do, dg = _gate_primes(cache.a)
+    da_o = dh * tc * do
+    dct = dc + dh * o * tanh_prime(c) + da_o * p[2]
+    da_i = dct * g * di
+    da_f = dct * c_prev * df
+    dA = np.concatenate([da_i, da_f, da_o, dct * i * dg], axis=-1)
     dc_prev = dct * f + da_i * p[0] + da_f * p[1]
     dp = np.stack([(da_i * c_prev).sum(0), (da_f * c_prev).sum(0), (da_o * c).sum(0)])
     W_x, W_h, x, h_prev = cache.W_x, cache.W_h, cache.x, cache.h_prev
@@ -605,11 +636,12 @@ def peephole_cell_jacobian(
     * ``"total"``, their sum.
     """
     (_, _), cache = peephole_step_forward(x[None], h_prev[None], c_prev[None], W_x, W_h, b, p)
-    i, f, g = cache.i[0], cache.f[0], cache.g[0]
+    f, g = cache.f[0], cache.g[0]
+    di, df, _, _ = _gate_primes(cache.a[0])
     terms = {
         "f": np.diag(f),
-        "df_dc_times_c": np.diag(c_prev * f * (1 - f) * p[1]),
-        "i": np.diag(g * i * (1 - i) * p[0]),
+        "df_dc_times_c": np.diag(c_prev * df * p[1]),
+        "i": np.diag(g * di * p[0]),
     }
     terms["total"] = terms["f"] + terms["df_dc_times_c"] + terms["i"]
     return terms

@@ -47,6 +47,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from lstm_gradients.specs._spec import Spec
+from lstm_gradients.specs.activations import sigmoid, sigmoid_prime, tanh_prime
 
 Array = NDArray[np.float64]
 
@@ -93,13 +94,15 @@ __all__ = [
 
 
 class RNNStepCache(NamedTuple):
-    """The cache of `rnn_step_forward`: the step's inputs and its new state s_t."""
+    """The cache of `rnn_step_forward`: the step's inputs, its new state s_t and its
+    pre-activation a_t (the backward takes tanh' from a_t, not from s_t: see there)."""
 
     x: Array
     s_prev: Array
     W_x: Array
     W_s: Array
     s: Array
+    a: Array
 
 
 class RNNCache(NamedTuple):
@@ -122,8 +125,9 @@ def rnn_step_forward(
     Shapes: ``x`` (N, D), ``s_prev`` (N, H), ``W_x`` (D, H), ``W_s`` (H, H), ``b`` (H,);
     returns ``s`` (N, H) and the cache for `rnn_step_backward`.
     """
-    s = np.tanh(x @ W_x + s_prev @ W_s + b)
-    return s, RNNStepCache(x, s_prev, W_x, W_s, s)
+    a = x @ W_x + s_prev @ W_s + b
+    s = np.tanh(a)
+    return s, RNNStepCache(x, s_prev, W_x, W_s, s, a)
 
 
 def rnn_step_backward(ds: Array, cache: RNNStepCache) -> tuple[Array, ...]:
@@ -134,8 +138,13 @@ def rnn_step_backward(ds: Array, cache: RNNStepCache) -> tuple[Array, ...]:
     :math:`dx = da\,W_x^\top`, :math:`ds_{t-1} = da\,W_s^\top = ds\,J_t` (the step Jacobian of
     RNN-3 acting on a row), :math:`dW_x = x^\top da`, :math:`dW_s = s_{t-1}^\top da`,
     :math:`db = \sum_n da`. Shapes as the arguments of `rnn_step_forward`.
+
+    :math:`\tanh'(a)` is `specs.activations.tanh_prime` of the pre-activation: the output form
+    :math:`1-s_t^2` the derivation writes is exactly 0.0 once :math:`s_t` rounds to ±1
+    (|a| ≳ 19), although :math:`\tanh'(20)\approx1.7\times10^{-17}`, and loses relative
+    accuracy ε/(1−s²) before that.
     """
-    da = ds * (1.0 - cache.s**2)
+    da = ds * tanh_prime(cache.a)
     return da @ cache.W_x.T, da @ cache.W_s.T, cache.x.T @ da, cache.s_prev.T @ da, da.sum(axis=0)
 
 
@@ -200,11 +209,13 @@ class OutputCache(NamedTuple):
 
 
 class OutputSigmoidCache(NamedTuple):
-    """The cache of `output_sigmoid_forward`: its inputs and the output o."""
+    """The cache of `output_sigmoid_forward`: its inputs, the output o and its pre-activation
+    β = s W_o (σ' is taken from β)."""
 
     s: Array
     W_o: Array
     o: Array
+    beta: Array
 
 
 class LossCache(NamedTuple):
@@ -253,17 +264,19 @@ def output_sigmoid_forward(s: Array, W_o: Array) -> tuple[Array, OutputSigmoidCa
     (article orientation), still without a Jacobian product; :math:`\sigma'\le\frac14`.
     Shapes as `output_forward`.
     """
-    o = 1.0 / (1.0 + np.exp(-(s @ W_o)))
-    return o, OutputSigmoidCache(s, W_o, o)
+    beta = s @ W_o
+    o = sigmoid(beta)  # overflow-free, where 1/(1 + exp(-β)) overflows exp for β < -709
+    return o, OutputSigmoidCache(s, W_o, o, beta)
 
 
 def output_sigmoid_backward(do: Array, cache: OutputSigmoidCache) -> tuple[Array, Array]:
-    r"""Backward of `output_sigmoid_forward`: ``(ds, dW_o)`` with :math:`\varphi'=o(1-o)`.
+    r"""Backward of `output_sigmoid_forward`: ``(ds, dW_o)`` with :math:`\varphi'=\sigma'(\beta)`.
 
-    :math:`d\beta = do\odot o\odot(1-o)`, :math:`ds = d\beta\,W_o^\top`,
-    :math:`dW_o=\sum_{n,t}s_t^\top d\beta_t` (ours, H×K).
+    :math:`d\beta = do\odot\sigma'(\beta)`, :math:`ds = d\beta\,W_o^\top`,
+    :math:`dW_o=\sum_{n,t}s_t^\top d\beta_t` (ours, H×K). σ' is `specs.activations.sigmoid_prime`
+    of β: the output form :math:`o(1-o)` is exactly 0.0 once o rounds to 1 (β ≳ 36.7; ERR-4).
     """
-    dbeta = do * cache.o * (1.0 - cache.o)
+    dbeta = do * sigmoid_prime(cache.beta)
     return dbeta @ cache.W_o.T, np.einsum("nth,ntk->hk", cache.s, dbeta)
 
 
@@ -384,7 +397,12 @@ def rnn_unrolled(x: Array, s_0: Array, W_x: Array, W_s: Array, b: Array) -> Arra
 # ---------------------------------------------------------------------------------------------
 
 
-def step_jacobian(s_j: Array, W_s: Array) -> Array:
+def _tanh_prime(s: Array, a: Array | None) -> Array:
+    """tanh' at a state: from its pre-activation ``a`` when known (stable), else 1 − s²."""
+    return 1.0 - s**2 if a is None else tanh_prime(a)
+
+
+def step_jacobian(s_j: Array, W_s: Array, a_j: Array | None = None) -> Array:
     r"""The step Jacobian (RNN-3), :math:`J_j=\partial s_j/\partial s_{j-1}`.
 
     .. math::  J_j = \mathrm{diag}(1-s_j^2)\,W_s^\top
@@ -396,36 +414,43 @@ def step_jacobian(s_j: Array, W_s: Array) -> Array:
     article's transposed, hence :math:`W_s^\top` here (= the article's :math:`W_s`).
 
     Shapes: ``s_j`` (..., H) (any leading batch axes), ``W_s`` (H, H); returns (..., H, H).
+    With the pre-activation ``a_j`` (shaped like ``s_j``), :math:`1-s_j^2` is evaluated as
+    tanh'(a_j) (`specs.activations.tanh_prime`), which keeps its digits where s_j rounds to ±1;
+    the functions below pass it.
     """
-    return (1.0 - s_j**2)[..., :, None] * W_s.T
+    return _tanh_prime(s_j, a_j)[..., :, None] * W_s.T
 
 
-def state_jacobian(s: Array, W_s: Array, t: int, k: int) -> Array:
+def state_jacobian(s: Array, W_s: Array, t: int, k: int, a: Array | None = None) -> Array:
     r"""The ordered product (RNN-3) :math:`\partial s_t/\partial s_k=J_tJ_{t-1}\cdots J_{k+1}`.
 
     Article: ``\prod_{j=i+1}^{t}\frac{\partial s_j}{\partial s_{j-1}}``, with the latest step
     on the left (the :math:`J_j` do not commute, ERR-10); the identity when ``k == t``.
     ``s`` (T, H) holds :math:`s_1…s_T` of one sequence (``s[j-1]`` = :math:`s_j`);
-    ``0 <= k <= t <= T``. Returns (H, H).
+    ``0 <= k <= t <= T``; ``a`` (T, H), the pre-activations, optional (`step_jacobian`).
+    Returns (H, H).
     """
     if not 0 <= k <= t <= s.shape[0]:
         raise ValueError(f"need 0 <= k <= t <= T, got k={k}, t={t}, T={s.shape[0]}")
     P = np.eye(W_s.shape[0])
     for j in range(t, k, -1):
-        P = P @ step_jacobian(s[j - 1], W_s)
+        P = P @ step_jacobian(s[j - 1], W_s, None if a is None else a[j - 1])
     return P
 
 
-def direct_partials(x_i: Array, s_prev: Array, s_i: Array) -> tuple[Array, Array, Array]:
+def direct_partials(
+    x_i: Array, s_prev: Array, s_i: Array, a_i: Array | None = None
+) -> tuple[Array, Array, Array]:
     r"""The direct partials :math:`\partial^+s_i/\partial(W_x, W_s, b)`, :math:`s_{i-1}` frozen.
 
     The article's last factor ``\frac{\partial s_i}{\partial W_x}`` read as the **direct**
     (explicit) partial (ERR-10). As Jacobians of the H-vector :math:`s_i` with respect to our
     weight arrays: ``dW_x`` (H, D, H) with ``[a, d, c]`` :math:`=\delta_{ac}(1-s_i[a]^2)x_i[d]`,
     ``dW_s`` (H, H, H) with ``[a, e, c]`` :math:`=\delta_{ac}(1-s_i[a]^2)s_{i-1}[e]`, ``db``
-    (H, H) :math:`=\mathrm{diag}(1-s_i^2)`. Inputs: ``x_i`` (D,), ``s_prev`` (H,), ``s_i`` (H,).
+    (H, H) :math:`=\mathrm{diag}(1-s_i^2)`. Inputs: ``x_i`` (D,), ``s_prev`` (H,), ``s_i`` (H,),
+    and optionally the pre-activation ``a_i`` (H,) (`step_jacobian`).
     """
-    g = np.diag(1.0 - s_i**2)  # [a, c]
+    g = np.diag(_tanh_prime(s_i, a_i))  # [a, c]
     return (
         np.einsum("ac,d->adc", g, x_i),
         np.einsum("ac,e->aec", g, s_prev),
@@ -438,10 +463,11 @@ def direct_partials(x_i: Array, s_prev: Array, s_i: Array) -> tuple[Array, Array
 # ---------------------------------------------------------------------------------------------
 
 
-def _states(x: Array, s_0: Array, W_x: Array, W_s: Array, b: Array) -> Array:
-    """The states s_1 … s_T of one sequence, (T, H), by `rnn_forward`."""
-    s: Array = rnn_forward(x[None], s_0[None], W_x, W_s, b)[0][0]
-    return s
+def _states(x: Array, s_0: Array, W_x: Array, W_s: Array, b: Array) -> tuple[Array, Array]:
+    """The states s_1 … s_T of one sequence and their pre-activations, each (T, H), by
+    `rnn_forward`."""
+    s, cache = rnn_forward(x[None], s_0[None], W_x, W_s, b)
+    return s[0], np.stack([step.a[0] for step in cache.steps])
 
 
 def article_dEt_dparams(
@@ -463,15 +489,16 @@ def article_dEt_dparams(
     Shapes: ``x`` (T, D), ``s_0`` (H,), ``y`` (T, K), weights as `rnn_loss_forward`,
     ``1 <= t <= T``. Returns gradients shaped (and oriented) like ``W_x, W_s, b``.
     """  # noqa: E501 (the article's LaTeX stays on one line so it can be grepped)
-    s = _states(x, s_0, W_x, W_s, b)
+    s, a = _states(x, s_0, W_x, W_s, b)
     dEt_dot = (s[t - 1] @ W_o - y[t - 1])[None, :]  # 1 x K
     row = dEt_dot @ W_o.T  # (dE_t/do_t)(do_t/ds_t): 1 x H
     dtype = np.result_type(x, s_0, W_x, W_s, b, W_o, y)  # object for symbolic arrays
     grads = [np.zeros(W_x.size, dtype), np.zeros(W_s.size, dtype), np.zeros(b.size, dtype)]
     for i in range(1, t + 1):
         s_prev = s_0 if i == 1 else s[i - 2]
-        through = row @ state_jacobian(s, W_s, t, i)  # 1 x H
-        for g, part in zip(grads, direct_partials(x[i - 1], s_prev, s[i - 1]), strict=True):
+        through = row @ state_jacobian(s, W_s, t, i, a)  # 1 x H
+        parts = direct_partials(x[i - 1], s_prev, s[i - 1], a[i - 1])
+        for g, part in zip(grads, parts, strict=True):
             g += (through @ part.reshape(part.shape[0], -1))[0]
     return grads[0].reshape(W_x.shape), grads[1].reshape(W_s.shape), grads[2]
 
@@ -510,7 +537,9 @@ def output_grad_bound(o_t: Array, y_t: Array, H: int) -> float:
     return float(np.sqrt(H) * np.linalg.norm(o_t - y_t))
 
 
-def vanishing_bounds(s: Array, W_s: Array, t: int, k: int) -> tuple[float, float]:
+def vanishing_bounds(
+    s: Array, W_s: Array, t: int, k: int, a: Array | None = None
+) -> tuple[float, float]:
     r"""Pascanu et al.'s vanishing bound (RNN-7) for :math:`\|\partial s_t/\partial s_k\|_2`.
 
     Article: "重点是如果值比较小,而且又经过矩阵连乘,梯度值迅速收缩,最后可能会造成梯度消失".
@@ -520,13 +549,14 @@ def vanishing_bounds(s: Array, W_s: Array, t: int, k: int) -> tuple[float, float
                \le \rho^{\,t-k},\qquad \rho=\sigma_{\max}(W_s).
 
     Returns ``(tight, loose)`` = (the middle product, :math:`\rho^{t-k}`). ``s`` (T, H) of one
-    sequence. Pascanu et al. (2013) §2.1: vanishing is sufficient for :math:`\lambda_1<1/\gamma`,
+    sequence; ``a`` (T, H), its pre-activations, optional (tanh' from them, `step_jacobian`).
+    Pascanu et al. (2013) §2.1: vanishing is sufficient for :math:`\lambda_1<1/\gamma`,
     γ = 1 for tanh (:math:`\tanh'\le1`).
     """
     rho = float(np.linalg.norm(W_s, 2))
     tight = 1.0
     for j in range(k + 1, t + 1):
-        tight *= float(np.max(1.0 - s[j - 1] ** 2)) * rho
+        tight *= float(np.max(_tanh_prime(s[j - 1], None if a is None else a[j - 1]))) * rho
     return tight, rho ** (t - k)
 
 
@@ -544,14 +574,14 @@ def per_lag_contributions(
     One sequence as `article_dEt_dparams`. Returns ``(norms, bounds)``, each (t,), index
     ``i-1`` for term i.
     """
-    s = _states(x, s_0, W_x, W_s, b)
+    s, a = _states(x, s_0, W_x, W_s, b)
     back = W_o @ (s[t - 1] @ W_o - y[t - 1])  # W_o^{art T}(o_t - y_t), (H,)
     rho = float(np.linalg.norm(W_s, 2))
     norms = np.empty(t)
     bounds = np.empty(t)
     for i in range(1, t + 1):
-        delta = state_jacobian(s, W_s, t, i).T @ back
-        norms[i - 1] = np.linalg.norm(np.outer(delta * (1.0 - s[i - 1] ** 2), x[i - 1]))
+        delta = state_jacobian(s, W_s, t, i, a).T @ back
+        norms[i - 1] = np.linalg.norm(np.outer(delta * tanh_prime(a[i - 1]), x[i - 1]))
         bounds[i - 1] = rho ** (t - i) * np.linalg.norm(back) * np.linalg.norm(x[i - 1])
     return norms, bounds
 
@@ -565,13 +595,13 @@ def jacobian_norms_by_lag(
     :math:`\rho^L` line of RNN-7. Accumulates :math:`P_L=P_{L-1}J_{t-L+1}` (O(tH³)).
     ``x`` (T, D), ``s_0`` (H,); ``t`` defaults to T. Returns (t+1,).
     """
-    s = _states(x, s_0, W_x, W_s, b)
+    s, a = _states(x, s_0, W_x, W_s, b)
     t = s.shape[0] if t is None else t
     P = np.eye(W_s.shape[0])
     out = np.empty(t + 1)
     out[0] = 1.0
     for L in range(1, t + 1):
-        P = P @ step_jacobian(s[t - L], W_s)
+        P = P @ step_jacobian(s[t - L], W_s, a[t - L])
         out[L] = np.linalg.norm(P, 2)
     return out
 

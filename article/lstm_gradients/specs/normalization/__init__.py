@@ -103,9 +103,13 @@ from lstm_gradients.specs.normalization.layers import (
 )
 from lstm_gradients.specs.normalization.statistics import (
     BatchStatistics,
+    BNDeepNet,
     batch_statistics_monte_carlo,
     batch_statistics_theory,
+    bn_deep_forward,
     bn_deep_gradient_norms,
+    bn_deep_gradients,
+    bn_deep_net,
     per_sample_xhat_std,
     plot_c_data,
     plot_d_data,
@@ -115,6 +119,7 @@ from lstm_gradients.specs.normalization.statistics import (
 __all__ = [
     "METHODS",
     "SPECS",
+    "BNDeepNet",
     "BNInferCache",
     "BNLinearCache",
     "BNTrainCache",
@@ -129,7 +134,10 @@ __all__ = [
     "batchnorm_infer_forward",
     "batchnorm_train_backward",
     "batchnorm_train_forward",
+    "bn_deep_forward",
     "bn_deep_gradient_norms",
+    "bn_deep_gradients",
+    "bn_deep_net",
     "bn_linear_backward",
     "bn_linear_forward",
     "bn_restoring_affine",

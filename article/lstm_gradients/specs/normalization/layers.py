@@ -13,7 +13,7 @@ from typing import Any, NamedTuple
 import numpy as np
 from numpy.typing import NDArray
 
-from lstm_gradients.specs._spec import Spec
+from lstm_gradients.specs._spec import Layout, Spec
 
 Array = NDArray[np.float64]
 
@@ -579,6 +579,8 @@ def _spec(method: str, G: int, eps: float) -> Spec:
         shapes = lambda N, C, H, W: ((N, C, H, W), (C,), (C,))  # noqa: E731
         sizes = {"N": (1, 3), "C": (1, 4), "H": (1, 3), "W": (1, 3)}
     ids = ("NORM-1", "NORM-4", "NORM-8") if method == "BN" else ("NORM-4", "NORM-8")
+    # BN and LN also take (N, D) (the package docstring): BN over the batch, LN over features
+    flat = (Layout("(N, D)", _flat_shapes, _FLAT_SIZES),) if method in ("BN", "LN") else ()
     return Spec(
         name=f"normalization.{method.lower()}" + (f"_g{G}" if method == "GN" else ""),
         ids=ids,
@@ -589,7 +591,25 @@ def _spec(method: str, G: int, eps: float) -> Spec:
         arg_shapes=shapes,
         sizes=sizes,
         well_conditioned=cond,
+        layouts=flat,
+        layout_name="(N, G·K, H, W)" if method == "GN" else "(N, C, H, W)",
     )
+
+
+def _flat_shapes(N: int, D: int) -> tuple[tuple[int, ...], ...]:
+    return ((N, D), (D,), (D,))
+
+
+def _stats_shapes(N: int, D: int) -> tuple[tuple[int, ...], ...]:
+    return ((N, D), (D,), (D,), (D,), (D,))
+
+
+def _stats_shapes_4d(N: int, C: int, H: int, W: int) -> tuple[tuple[int, ...], ...]:
+    return ((N, C, H, W), (C,), (C,), (C,), (C,))
+
+
+_FLAT_SIZES = {"N": (1, 6), "D": (1, 4)}
+_IMAGE_SIZES = {"N": (1, 3), "C": (1, 4), "H": (1, 3), "W": (1, 3)}
 
 
 def _train_forward(x: Array, gamma: Array, beta: Array, rm: Array, rv: Array) -> Any:
@@ -605,9 +625,12 @@ SPECS: tuple[Spec, ...] = (
         forward=_train_forward,
         backward=batchnorm_train_backward,
         arg_names=("x", "gamma", "beta", "running_mean", "running_var"),
-        arg_shapes=lambda N, D: ((N, D), (D,), (D,), (D,), (D,)),
+        arg_shapes=_stats_shapes,
         sizes={"N": (2, 6), "D": (1, 4)},
         well_conditioned=lambda x, *_: well_conditioned(x, "BN", 1e-5),
+        # the docstring's other layout; m = N·H·W >= 2 is the forward's own precondition
+        layouts=(Layout("(N, C, H, W)", _stats_shapes_4d, {**_IMAGE_SIZES, "N": (2, 3)}),),
+        layout_name="(N, D)",
     ),
     Spec(
         name="normalization.bn_infer",
@@ -616,10 +639,12 @@ SPECS: tuple[Spec, ...] = (
         forward=batchnorm_infer_forward,
         backward=batchnorm_infer_backward,
         arg_names=("x", "gamma", "beta", "running_mean", "running_var"),
-        arg_shapes=lambda N, D: ((N, D), (D,), (D,), (D,), (D,)),
+        arg_shapes=_stats_shapes,
         sizes={"N": (1, 6), "D": (1, 4)},
         # FD needs the running variance well away from -eps (s = sqrt(v + eps) >= 0.1 |v|).
         well_conditioned=lambda x, g, b, rm, rv: bool(np.all(np.sqrt(rv + 1e-5) >= 0.1 * rv)),
+        layouts=(Layout("(N, C, H, W)", _stats_shapes_4d, _IMAGE_SIZES),),
+        layout_name="(N, D)",
     ),
     Spec(
         name="normalization.bn_linear",
@@ -630,6 +655,7 @@ SPECS: tuple[Spec, ...] = (
         arg_names=("u", "W", "b", "gamma", "beta"),
         arg_shapes=lambda m, d_in, d_out: ((m, d_in), (d_in, d_out), (d_out,), (d_out,), (d_out,)),
         sizes={"m": (2, 8), "d_in": (1, 4), "d_out": (1, 4)},
+        layout_name="(m, d_in)",
         well_conditioned=lambda u, W, b, *_: well_conditioned(u @ W + b, "BN", 0.0),
     ),
 )

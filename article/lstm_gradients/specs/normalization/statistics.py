@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 from numpy.typing import NDArray
@@ -26,10 +26,14 @@ from lstm_gradients.specs.normalization.layers import (
 Array = NDArray[np.float64]
 
 __all__ = [
+    "BNDeepNet",
     "BatchStatistics",
     "batch_statistics_monte_carlo",
     "batch_statistics_theory",
+    "bn_deep_forward",
     "bn_deep_gradient_norms",
+    "bn_deep_gradients",
+    "bn_deep_net",
     "per_sample_xhat_std",
     "plot_c_data",
     "plot_d_data",
@@ -166,28 +170,65 @@ _ACTS: dict[str, tuple[Callable[[Array], Array], Callable[[Array], Array]]] = {
 }
 
 
+class BNDeepNet(NamedTuple):
+    """The deep BN network of NORM-13 at initialisation: input h_0 (batch, width), the weights
+    W_1 … W_L (width, width), the upstream gradient g at h_L, the activation's name and ε."""
+
+    h0: Array
+    Ws: list[Array]
+    g: Array
+    activation: str
+    eps: float
+
+
+def bn_deep_net(
+    L: int, width: int, batch: int, activation: str, rng: np.random.Generator, eps: float = 1e-5
+) -> BNDeepNet:
+    r"""NORM-13's random network: :math:`h_0\sim\mathcal N(0,1)`, :math:`W_l\sim\mathcal N(0,1/n)`,
+    a standard-normal upstream gradient at :math:`h_L` (drawn in this order from ``rng``)."""
+    if activation not in _ACTS:
+        raise ValueError(f"activation must be one of {tuple(_ACTS)}, got {activation!r}")
+    h0 = rng.standard_normal((batch, width))
+    Ws = [rng.standard_normal((width, width)) / np.sqrt(width) for _ in range(L)]
+    return BNDeepNet(h0, Ws, rng.standard_normal((batch, width)), activation, eps)
+
+
+def bn_deep_forward(net: BNDeepNet, h: Array, start: int = 0) -> tuple[Array, list[Any]]:
+    r""":math:`h_l=\phi(\mathrm{BN}(h_{l-1}W_l))` (γ = 1, β = 0) from layer ``start`` (h is
+    :math:`h_{\rm start}`) to L; returns :math:`h_L` and the tape for `bn_deep_gradients`."""
+    phi = _ACTS[net.activation][0]
+    width = h.shape[1]
+    ones, zeros = np.ones(width), np.zeros(width)
+    tape = []
+    for W in net.Ws[start:]:
+        z, cache = batchnorm_forward(h @ W, ones, zeros, net.eps)
+        tape.append((W, cache, z))
+        h = phi(z)
+    return h, tape
+
+
+def bn_deep_gradients(net: BNDeepNet, g: Array, tape: list[Any]) -> list[Array]:
+    r""":math:`\nabla_{h_l}\langle g,h_L\rangle` for every layer of ``tape`` (first to last),
+    then g itself: back through φ', `normalize_backward` and :math:`W_l^\top`."""
+    dphi = _ACTS[net.activation][1]
+    grads = [g]
+    for W, cache, z in reversed(tape):
+        g = normalize_backward(g * dphi(z), cache)[0] @ W.T
+        grads.append(g)
+    return grads[::-1]
+
+
 def bn_deep_gradient_norms(
     L: int, width: int, batch: int, activation: str, rng: np.random.Generator, eps: float = 1e-5
 ) -> Array:
     r"""NORM-13 / PLOT-D: :math:`\|\nabla_{h_l}\ell\|_F` for l = 0 … L in the net
     :math:`h_l=\phi(\mathrm{BN}(h_{l-1}W_l))`, :math:`W_l\sim\mathcal N(0,1/n)`, γ = 1, β = 0,
-    with a random standard-normal upstream gradient at :math:`h_L` (Yang et al. 2019 setting).
-    Backward through `normalize_backward`. Returns L + 1 norms, index l = layer."""
-    phi, dphi = _ACTS[activation]
-    h = rng.standard_normal((batch, width))
-    ones, zeros = np.ones(width), np.zeros(width)
-    tape = []
-    for _ in range(L):
-        W = rng.standard_normal((width, width)) / np.sqrt(width)
-        z, cache = batchnorm_forward(h @ W, ones, zeros, eps)
-        tape.append((W, cache, z))
-        h = phi(z)
-    g = rng.standard_normal((batch, width))
-    norms = [np.linalg.norm(g)]
-    for W, cache, z in reversed(tape):
-        g = normalize_backward(g * dphi(z), cache)[0] @ W.T
-        norms.append(np.linalg.norm(g))
-    return np.array(norms[::-1])
+    with a random standard-normal upstream gradient at :math:`h_L` (Yang et al. 2019 setting;
+    `bn_deep_net`). Backward through `normalize_backward` (`bn_deep_gradients`). Returns L + 1
+    norms, index l = layer."""
+    net = bn_deep_net(L, width, batch, activation, rng, eps)
+    _, tape = bn_deep_forward(net, net.h0)
+    return np.array([np.linalg.norm(g) for g in bn_deep_gradients(net, net.g, tape)])
 
 
 def plot_d_data(
