@@ -18,13 +18,13 @@ import pytest
 
 from gradcheck import profiles
 
-# The proof plugin arrives through its pytest11 entry point once gradcheck is installed; from a
-# plain clone, load it here (loading it twice would make pluggy refuse the second copy).
-if not any(
-    ep.value == "gradcheck.pytest_plugin"
-    for ep in importlib.metadata.entry_points(group="pytest11")
-):
-    pytest_plugins = ["gradcheck.pytest_plugin"]
+# The proof plugin and the fixtures arrive through their pytest11 entry points once gradcheck is
+# installed; from a plain clone, load them here (loading one twice would make pluggy refuse the
+# second copy).
+_installed = {ep.value for ep in importlib.metadata.entry_points(group="pytest11")}
+pytest_plugins = [
+    p for p in ("gradcheck.pytest_plugin", "gradcheck.fixtures") if p not in _installed
+]
 
 # The default profile, now: --hypothesis-profile and --gradcheck-profile are applied later (at
 # pytest_configure), so they win.

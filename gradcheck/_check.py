@@ -7,11 +7,12 @@ from typing import Any
 
 from numpy.typing import NDArray
 
+from gradcheck import _complex
 from gradcheck._engine.calls import Calls, Constants
 from gradcheck._engine.numdiff import FloatArray
 from gradcheck._engine.options import DEFAULT_ULPS, Options, check_flag, title
 from gradcheck._engine.run import run_scalar
-from gradcheck._errors import GradientMismatch
+from gradcheck._errors import GradientMismatch, InvalidInputError
 from gradcheck._result import CheckResult, Status
 from gradcheck._tree import parse
 
@@ -46,8 +47,11 @@ def check_grad(
         own precision, a more precise one (float64 for float32 parameters) at the
         parameter's. Always called with fresh copies.
     params : an ndarray (0-d included), or a (nested) dict / list / tuple / namedtuple /
-        dataclass of ndarrays of real floats; namedtuples and dataclasses are rebuilt as
-        their own type. Never modified.
+        dataclass of ndarrays of floats, real or complex; namedtuples and dataclasses are
+        rebuilt as their own type. Never modified. A complex parameter :math:`z = x + iy`
+        needs ``grad`` to return :math:`\partial f/\partial x + i\,\partial f/\partial y`
+        (PyTorch's convention, written out with a worked example in `gradcheck._complex`);
+        its parts are checked as ``path.real`` and ``path.imag``.
     wrt : which top-level members of ``params`` to check (a key or index, or a tuple of
         them), e.g. ``wrt=("W", "b")`` for ``params = {"W": W, "b": b, "y": labels}``. The
         others are constants: index arrays, masks, targets, settings, of any type; ``f`` and
@@ -95,10 +99,11 @@ def check_grad(
     Raises
     ------
     InvalidTypeError, InvalidInputError
-        Integer/complex/empty/non-finite parameters (an integer member that is a constant:
+        Integer/empty/non-finite parameters (an integer member that is a constant:
         see ``wrt``); masked arrays; trees that are cyclic or deeper than 100 levels; options
         of the wrong type or range; ``f`` not a finite real scalar (a tuple included); ``grad``
-        with another structure or shape, a non-float dtype, or non-finite (the entry named).
+        with another structure or shape, a non-float dtype (a real one for a complex
+        parameter), or non-finite (the entry named); ``complex_step`` with complex parameters.
     NondeterministicError
         ``f`` or ``grad`` gave two values at one point (randomness, or state that changes
         between calls, such as batch-norm running statistics).
@@ -138,7 +143,13 @@ def check_grad(
 
     user = Calls("f", "grad")
     check_flag("complex_step", complex_step)
-    tree = parse(params, "params", wrt=wrt)
+    tree = parse(params, "params", wrt=wrt, complex_ok=True)
+    leaves = list(tree.leaves)
+    if complex_step and any(_complex.is_complex(leaf.array) for leaf in leaves):
+        raise InvalidInputError(
+            "`complex_step=True` moves real parameters along the imaginary axis; it cannot "
+            "be used with complex parameters. Drop complex_step."
+        )
     consts = Constants(tree, user)
 
     def complex_fn(xs: list[Any]) -> Any:
@@ -152,18 +163,24 @@ def check_grad(
     name = title(label, f)
 
     def raw(xs: list[FloatArray]) -> tuple[Any, Any]:
-        v = user.user(f, tree.build(xs, consts))
+        zs = _complex.join(leaves, xs)
+        v = user.user(f, tree.build(zs, consts))
         consts.check("f")
+        for path in _complex.written(leaves, xs, zs):
+            user.modified("f", path)
         return v, v
 
     fresh_consts = Constants(tree, user, copy=True)
 
     def analytic(xs: list[NDArray[Any]]) -> list[NDArray[Any]]:
-        g = user.user(grad, tree.build(xs, fresh_consts))
+        zs = _complex.join(leaves, xs)
+        g = user.user(grad, tree.build(zs, fresh_consts))
         fresh_consts.check("grad")
-        return tree.gradient(g, "grad(params)")
+        for path in _complex.written(leaves, xs, zs):
+            user.modified("grad", path)
+        return _complex.split_values(leaves, tree.gradient(g, "grad(params)"))
 
-    return run_scalar(raw, analytic, list(tree.leaves), "f(params)", name, o, user)
+    return run_scalar(raw, analytic, _complex.split(leaves), "f(params)", name, o, user)
 
 
 def assert_grad(

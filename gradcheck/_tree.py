@@ -3,7 +3,8 @@ ndarrays.
 
 `parse` takes a tree apart into the leaves to check, each with a readable path
 (``params['W']``, ``params[0]['b']``, ``params.W`` for a namedtuple or dataclass field), and
-validates them: real floating ndarrays, 0-d included, non-empty, finite. ``wrt`` names the
+validates them: real floating ndarrays (complex ones too where the checker takes them, see
+`gradcheck._complex`), 0-d included, non-empty, finite. ``wrt`` names the
 top-level members to check; the others are constants (index arrays, masks, targets, a
 ``conv_param`` dict), passed to the user's function as they are and never differenced.
 `Tree.build` puts new leaves back into the same containers (namedtuples and dataclasses as
@@ -270,10 +271,11 @@ def parse(
     *,
     wrt: object = None,
     names: Sequence[str] | None = None,
+    complex_ok: bool = False,
 ) -> Tree:
     """Take ``root`` apart into validated leaves. ``wrt`` picks the checked top-level members
     (the others are constants); ``names`` makes ``root`` check_vjp's arguments, member ``i``
-    named ``names[i]``."""
+    named ``names[i]``; ``complex_ok`` accepts complex leaves (`gradcheck._complex`)."""
     kind = "args" if names is not None else _kind(root)
     kind = "array" if kind == "leaf" else kind
     members = _members(root, name, names)
@@ -296,7 +298,7 @@ def parse(
             f"`{name}` holds no arrays to check: pass an ndarray or a dict/list/tuple of ndarrays."
         )
     for leaf in leaves:
-        _check_leaf(leaf, tree)
+        _check_leaf(leaf, tree, complex_ok)
     return tree
 
 
@@ -304,7 +306,7 @@ def _skip(path: str, leaf: object) -> None:
     """A constant's leaf: anything goes (ints, dicts of settings, objects)."""
 
 
-def _check_leaf(leaf: Leaf, tree: Tree) -> None:
+def _check_leaf(leaf: Leaf, tree: Tree, complex_ok: bool = False) -> None:
     a: Any = leaf.array
     if _masked(a):
         raise InvalidTypeError(
@@ -328,7 +330,7 @@ def _check_leaf(leaf: Leaf, tree: Tree) -> None:
             f"{leaf.path} is {a_or_an(type(a).__name__)}, not an ndarray: "
             f"{fix}{_leave_out(leaf, tree)}."
         )
-    check_float_dtype(leaf.path, a.dtype, _leave_out(leaf, tree))
+    check_float_dtype(leaf.path, a.dtype, _leave_out(leaf, tree), complex_ok)
     if a.size == 0:
         raise InvalidInputError(f"{leaf.path} is empty (shape {a.shape}): nothing to check.")
     bad = ~np.isfinite(a)
@@ -379,12 +381,17 @@ def _all_float(node: object) -> bool:
     return all(isinstance(v, np.ndarray) and np.issubdtype(v.dtype, np.floating) for v in values)
 
 
-def check_float_dtype(path: str, dtype: np.dtype[Any], leave_out: str = "") -> None:
-    """A typed error unless ``dtype`` is a real floating dtype."""
+def check_float_dtype(
+    path: str, dtype: np.dtype[Any], leave_out: str = "", complex_ok: bool = False
+) -> None:
+    """A typed error unless ``dtype`` is a real floating dtype (or complex, if ``complex_ok``)."""
     if np.issubdtype(dtype, np.complexfloating):
+        if complex_ok:
+            return
         raise InvalidTypeError(
-            f"{path} is complex ({dtype}): gradcheck checks real gradients; split it into "
-            "real and imaginary parts as two real parameters."
+            f"{path} is complex ({dtype}): this checker takes real arguments; check_grad "
+            "takes complex parameters (see gradcheck._complex), or split it into real and "
+            "imaginary parts as two real arguments."
         )
     if not np.issubdtype(dtype, np.floating):
         fix = (
@@ -536,7 +543,9 @@ def _align(
 
 def _check_gradient(leaf: Leaf, g: Any, where: str) -> NDArray[Any]:
     p = leaf.array
-    if p.ndim == 0 and isinstance(g, float | np.floating) and not isinstance(g, bool):
+    real = (float, np.floating)
+    scalar = (*real, complex, np.complexfloating) if np.iscomplexobj(p) else real
+    if p.ndim == 0 and isinstance(g, scalar) and not isinstance(g, bool):
         g = np.asarray(g)
     if _masked(g):
         raise InvalidTypeError(f"{where} is a numpy masked array: return a plain ndarray.")
@@ -550,7 +559,14 @@ def _check_gradient(leaf: Leaf, g: Any, where: str) -> NDArray[Any]:
             f"{where} has shape {g.shape}, but {leaf.path} has shape {p.shape}: the gradient "
             "must have the parameter's shape."
         )
-    if not np.issubdtype(g.dtype, np.floating):
+    if np.iscomplexobj(p):
+        if not np.issubdtype(g.dtype, np.complexfloating):
+            raise InvalidTypeError(
+                f"{where} has dtype {g.dtype} for {leaf.path}, whose dtype is {p.dtype}: the "
+                "gradient of a complex parameter is complex, dL/dRe + i dL/dIm (see "
+                "gradcheck._complex)."
+            )
+    elif not np.issubdtype(g.dtype, np.floating):
         raise InvalidTypeError(
             f"{where} has dtype {g.dtype}: return the gradient of {leaf.path} as real floats "
             f"(its dtype is {p.dtype})."

@@ -35,7 +35,14 @@ CASES = [
     case(
         "integer params", np.array([1, 2]), InvalidTypeError, r"dtype int64.*astype\(np.float64\)"
     ),
-    case("complex params", np.array([1j]), InvalidTypeError, "complex"),
+    case(
+        "complex params with a real gradient",
+        np.array([1j]),
+        InvalidTypeError,
+        "dtype float64 for params, whose dtype is complex128",
+        f=lambda p: float(np.sum(np.abs(p) ** 2)),
+        grad=lambda p: np.abs(p),
+    ),
     case("empty tree", {}, InvalidInputError, "holds no arrays"),
     case("empty array", np.zeros(0), InvalidInputError, r"is empty \(shape \(0,\)\)"),
     case(

@@ -1649,10 +1649,17 @@ BAD_INPUT = [
         ),
     ),
     bad(
-        "complex params",
-        lambda: gc.check_grad(sin_sum, np.cos, X3 + 1j),
+        "complex arguments of check_vjp",
+        lambda: gc.check_vjp(affine_forward, affine_backward, (X3 + 1j, W23.T, B3[:2])),
         BadType,
-        r"params is complex \(complex128\)",
+        r"args\[0\] is complex \(complex128\): this checker takes real arguments; check_grad "
+        r"takes complex parameters",
+    ),
+    bad(
+        "complex params with a real gradient",
+        lambda: gc.check_grad(lambda z: float(np.sum(np.abs(z) ** 2)), np.abs, X3 + 1j),
+        BadType,
+        r"grad\(params\) has dtype float64 for params, whose dtype is complex128",
     ),
     bad(
         "grad nan names the index",

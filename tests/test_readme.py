@@ -11,6 +11,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
 README = (ROOT / "README.md").read_text(encoding="utf-8")
 
@@ -79,3 +81,17 @@ def test_the_prove_your_own_layer_snippet_prints_what_the_readme_says():
         return re.sub(r"\(\d+\.\d+ s\)", "(… s)", text).strip()
 
     assert timeless(out.getvalue()) == timeless(printed)
+
+
+@pytest.mark.parametrize("backend", ["torch", "jax"])
+def test_the_pytorch_and_jax_examples_run_and_pass(backend):
+    pytest.importorskip(backend, reason=f"the [{backend}] extra is not installed")
+    blocks = re.findall(
+        r"```python\n(.*?)```", _section("Checking a PyTorch or JAX backward"), re.S
+    )
+    (code,) = [b for b in blocks if f"import gradcheck.{backend}" in b]
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        exec(compile(code, "README.md", "exec"), {})  # the README's own code, unchanged
+    lines = out.getvalue().splitlines()
+    assert lines == (["pass", "pass", "True"] if backend == "torch" else ["pass"]), lines

@@ -236,14 +236,15 @@ def prepare(
     base = _working(arrays, np.float64)
     calls[0] += 1
     try:
-        v0, _ = call(base)
+        v0, m0 = call(base)
     except Exception:
         if all(a.dtype == np.float64 for a in arrays):
             raise
         base = _working(arrays, None)  # f insists on its own dtype: difference in that precision
         calls[0] += 1
-        v0, _ = call(base)
-    f0, mag0 = point(base)
+        v0, m0 = call(base)
+    # the base value and its magnitude from that first call; `_deterministic` evaluates it again
+    f0, mag0 = as_value(v0, what, scalar), np.abs(as_value(m0, what, scalar))
     if not np.all(np.isfinite(f0)):
         raise InvalidInputError(
             f"{what} is {f0} at the given point: the check needs a finite value there."

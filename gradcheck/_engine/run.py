@@ -40,6 +40,12 @@ MODEL = (
 )
 
 
+StackFactory = Callable[[Problem, Callable[[int], None]], Stack]
+"""``factory(prob, advance) -> Stack``: a front end's own way of evaluating stacked points
+(`gradcheck.torch` evaluates them natively, through ``torch.func.vmap``). It counts its
+evaluations in ``prob.calls`` and reports them to ``advance``."""
+
+
 def run_scalar(
     raw: Raw,
     analytic: Analytic,
@@ -48,11 +54,13 @@ def run_scalar(
     label: str,
     o: Options,
     user: Calls | None = None,
+    stack: StackFactory | None = None,
 ) -> CheckResult:
     """Difference a scalar function of the leaves and judge ``analytic`` against it.
 
     ``user`` is how the user's code is called and what it did (`gradcheck._engine.calls`);
-    the checker's own arithmetic runs under its own numpy error state.
+    the checker's own arithmetic runs under its own numpy error state. ``stack`` replaces
+    the engine's loop (or vectorized) evaluation of perturbed points.
     """
     user = user if user is not None else Calls()
     with checking():
@@ -65,17 +73,19 @@ def run_scalar(
         total = None if o.mode == "fast" else 4 * sum(leaf.array.size for leaf in leaves)
         extra = 0
         with Progress(total, f"gradcheck {label}") as progress:
-            stack = _stack(prob, o.vectorized, progress)
+            evaluator = (
+                stack(prob, progress.advance) if stack else _stack(prob, o.vectorized, progress)
+            )
             if o.mode == "fast":
                 seed = draw_seed(o.seed)
                 o = replace(o, seed=seed)
                 verdict = fast_verdict(
-                    prob, leaves, grad, stack, ulps=o.ulps, step=o.step, seed=seed
+                    prob, leaves, grad, evaluator, ulps=o.ulps, step=o.step, seed=seed
                 )
             else:
                 a = np.concatenate([g.ravel() for g in grad.values])[:, None]
                 a_err = None if grad.err is None else grad.err[:, None]
-                evaluate = stack_evaluator(stack, prob.base)
+                evaluate = stack_evaluator(evaluator, prob.base)
                 verdict, extra = full_verdict(
                     prob, leaves, a, a_err, evaluate, o, eps=grad.eps_entries()
                 )

@@ -1,0 +1,617 @@
+"""gradcheck.torch on PyTorch's own OpInfo database, against torch.autograd.gradcheck.
+
+    python -m benchmarks.opinfo                 # every op (several minutes), table on stdout
+    python -m benchmarks.opinfo --ops sin,mm    # some ops
+    python -m benchmarks.opinfo --json out.json # every row, for benchmarks/README.md
+
+Input: every op of ``op_db`` that supports float64 or complex128 autograd on the CPU, at most
+`SAMPLES` samples per op and dtype (``torch.manual_seed(0)`` before each op's samples, so the
+set is deterministic). Each sample becomes ``fn(*tensors)`` over its tensors that require grad,
+exactly as torch's own ``TestGradients`` builds it (``gradcheck_wrapper``,
+``output_process_fn_grad``). Both tools see the same ``fn`` and inputs, one thread each.
+
+Every gradcheck verdict other than a pass is classified (`classify`): inconclusive at a kink,
+a domain edge or below the noise floor; a fail is a false alarm unless `KNOWN` holds it as a
+real torch bug with its evidence (an independent mpmath reference); an exception inside
+gradcheck is a bug. `planted` plants a (1 + 1e-4) error in one gradient entry of `PLANTED`
+random samples through an ``autograd.Function`` and counts what each tool catches and names.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import statistics
+import sys
+import time
+import warnings
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from itertools import chain
+from typing import Any
+
+import numpy as np
+import torch
+from numpy.typing import NDArray
+from torch.autograd.gradcheck import GradcheckError
+
+import gradcheck.torch as gt
+from gradcheck import Status
+
+#: samples per op and dtype (the issue's budget).
+SAMPLES = 3
+#: samples with a planted bug.
+PLANTED = 30
+#: the planted relative error of one gradient entry.
+PLANT = 1e-4
+DTYPES = (torch.float64, torch.complex128)
+#: torch's default gradcheck builds dense Jacobians (input entries x output entries, real and
+#: imaginary parts apart): above this many entries it is not run (conv_transpose3d's 740 x
+#: 73,568 took 136 CPU s and ~9 GB of memory on the shared machine). Such a sample keeps its
+#: gradcheck verdicts and leaves the full-mode time ratio (`summary`).
+MAX_JACOBIAN = 2**24
+
+
+@dataclass(frozen=True)
+class Sample:
+    """One OpInfo sample as a function of its tensors that require grad."""
+
+    op: str
+    dtype: str
+    index: int
+    fn: Callable[..., Any]
+    inputs: tuple[torch.Tensor, ...]
+
+    @property
+    def name(self) -> str:
+        return f"{self.op}[{self.dtype}#{self.index}]"
+
+
+def op_db() -> list[Any]:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        from torch.testing._internal.common_methods_invocations import op_db as db
+    return list(db)
+
+
+def samples(ops: set[str] | None = None) -> Iterator[Sample]:
+    """The deterministic sample set (see the module docstring)."""
+    for op in op_db():
+        if ops is not None and op.name not in ops and _full_name(op) not in ops:
+            continue
+        if not op.supports_autograd:
+            continue
+        backward = op.supported_backward_dtypes("cpu")
+        for dtype in DTYPES:
+            if dtype not in backward or not op.supports_dtype(dtype, "cpu"):
+                continue
+            torch.manual_seed(0)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                got = []
+                for k, s in enumerate(op.sample_inputs("cpu", dtype, requires_grad=True)):
+                    if k >= SAMPLES:
+                        break
+                    got.append(s)
+            for k, s in enumerate(got):
+                fn, inputs = _as_function(op, s)
+                if inputs:
+                    yield Sample(_full_name(op), str(dtype).removeprefix("torch."), k, fn, inputs)
+
+
+def _full_name(op: Any) -> str:
+    return f"{op.name}.{op.variant_test_name}" if op.variant_test_name else str(op.name)
+
+
+def _as_function(op: Any, sample: Any) -> tuple[Callable[..., Any], tuple[torch.Tensor, ...]]:
+    """``fn(*inputs)`` over the sample's tensors that require grad (torch's TestGradients)."""
+
+    def is_list(x: Any) -> bool:
+        return isinstance(x, list | tuple) and all(isinstance(t, torch.Tensor) for t in x)
+
+    def grads(x: Any) -> bool:
+        return isinstance(x, torch.Tensor) and x.requires_grad
+
+    if is_list(sample.input):
+        every = chain(sample.input, sample.args, sample.kwargs.values())
+    else:
+        every = chain((sample.input,), sample.args, sample.kwargs.values())
+    inputs = tuple(x.detach().clone() for x in every if grads(x))
+
+    def put(ts: list[torch.Tensor], x: Any) -> Any:
+        if is_list(x):
+            return [ts.pop(0) if grads(t) else t for t in x]
+        return ts.pop(0) if grads(x) else x
+
+    def fn(*ts: torch.Tensor) -> Any:
+        rest = list(ts)
+        first = put(rest, sample.input)
+        args = [put(rest, a) for a in sample.args]
+        kwargs = {k: put(rest, v) for k, v in sample.kwargs.items()}
+        out = op.gradcheck_wrapper(op.get_op(), first, *args, **kwargs)
+        return sample.output_process_fn_grad(out) if sample.output_process_fn_grad else out
+
+    fn.__name__ = fn.__qualname__ = _full_name(op)
+    return fn, inputs
+
+
+# --- the two tools, timed -------------------------------------------------------------------
+
+
+@dataclass
+class Outcome:
+    """One tool on one sample: verdict, classification, time (CPU seconds)."""
+
+    tool: str
+    status: str  # pass / fail / inconclusive / error
+    kind: str  # classification of a non-pass
+    seconds: float
+    detail: str = ""
+
+
+def _timed(run: Callable[[], Any]) -> tuple[Any, BaseException | None, float]:
+    t0 = time.process_time()
+    try:
+        out, exc = run(), None
+    except Exception as e:  # recorded, classified by the caller
+        out, exc = None, e
+    return out, exc, time.process_time() - t0
+
+
+def run_gradcheck(s: Sample, mode: str) -> Outcome:
+    def go() -> Any:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return gt.check(s.fn, *s.inputs, mode=mode, seed=0, label=s.name)
+
+    res, exc, dt = _timed(go)
+    tool = f"gradcheck {mode}"
+    if exc is not None:
+        return Outcome(tool, "error", classify_error(exc), dt, f"{type(exc).__name__}: {exc}")
+    return Outcome(tool, str(res.status), classify(s, res), dt, str(res))
+
+
+def run_torch(s: Sample, fast: bool) -> Outcome:
+    def go() -> Any:
+        torch.manual_seed(0)
+        ins = tuple(t.detach().clone().requires_grad_() for t in s.inputs)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return torch.autograd.gradcheck(s.fn, ins, fast_mode=fast)
+
+    _, exc, dt = _timed(go)
+    tool = "torch fast_mode" if fast else "torch default"
+    if exc is None:
+        return Outcome(tool, "pass", "", dt)
+    failed = isinstance(exc, GradcheckError)
+    return Outcome(tool, "fail" if failed else "error", "", dt, f"{type(exc).__name__}: {exc}")
+
+
+# --- classification -------------------------------------------------------------------------
+
+
+def classify(s: Sample, res: Any) -> str:
+    """Why a result is not a pass: kink / domain edge / vacuous, a known torch bug, or a
+    false alarm (a fail nobody explained: a checker bug to fix)."""
+    if res.status is Status.PASS:
+        return ""
+    if res.status is Status.INCONCLUSIVE:
+        notes = " ".join(e.note for e in res.worst) + " " + res.reason
+        if "not finite" in notes:
+            return "domain edge"
+        if "not smooth" in notes:
+            return "kink"
+        if "vacuous" in notes:
+            return "vacuous"
+        return "inconclusive (other)"
+    known = KNOWN.get(s.op)
+    if known is not None and known.applies(s, res):
+        return f"torch bug: {known.title}"
+    return "FALSE ALARM"
+
+
+def classify_error(exc: BaseException) -> str:
+    """An exception inside gradcheck is a bug, unless it is a typed refusal of the input."""
+    from gradcheck import GradcheckError
+
+    typed = isinstance(exc, GradcheckError)
+    return error_kind(f"{type(exc).__name__}: {exc}", typed)
+
+
+def error_kind(detail: str, typed: bool = True) -> str:
+    """The classification of an error from its message (also for rows read back from a log)."""
+    if not typed or not detail.startswith(("Invalid", "Nondeterministic")):
+        return "BUG (exception in gradcheck)"
+    if "nothing to check" in detail:
+        return "empty sample: no entry to check"
+    if "sparse" in detail:
+        return "refused: sparse input (dense tensors only)"
+    if "fresh copies" in detail:
+        return "refused: fn reads its input's storage beyond the tensor (as_strided offset)"
+    return f"refused: {detail.split(':')[0]}"
+
+
+@dataclass(frozen=True)
+class KnownBug:
+    """A torch backward confirmed wrong by an independent high-precision reference."""
+
+    title: str
+    evidence: str  # what the reference shows, with numbers
+    applies: Callable[[Sample, Any], bool]
+
+
+def as_strided_scatter_reference(
+    shape: tuple[int, ...], size: tuple[int, ...], stride: tuple[int, ...], offset: int
+) -> NDArray[np.float64]:
+    """The exact Jacobian of ``as_strided_scatter(input, src, size, stride, offset)`` with
+    respect to ``input`` (contiguous, of ``shape``), entry by entry: 1 where the entry is kept,
+    0 where ``src`` overwrites it. The op copies values, so its Jacobian is 0/1, found here by
+    integer index bookkeeping in numpy's own ``as_strided`` (no floating point, no torch): an
+    exact reference, stronger than a high-precision one."""
+    n = int(np.prod(shape, dtype=np.int64))
+    index = np.arange(n, dtype=np.int64)
+    itemsize = index.itemsize
+    view = np.lib.stride_tricks.as_strided(
+        index[offset:], shape=size, strides=tuple(itemsize * st for st in stride)
+    )
+    kept = np.ones(n)
+    kept[np.asarray(view).ravel()] = 0.0
+    return kept.reshape(shape)
+
+
+def as_strided_scatter_evidence(dtype: torch.dtype = torch.float64) -> list[str]:
+    """For every benchmark sample of ``as_strided_scatter``: the exact reference
+    (`as_strided_scatter_reference`) against torch's backward at a random cotangent ``v``
+    (``grad_input / v``, and whether torch's forward agrees with numpy's semantics)."""
+    lines = []
+    for s in samples({"as_strided_scatter"}):
+        if s.dtype != str(dtype).removeprefix("torch."):
+            continue
+        x, src = (t.detach().clone().requires_grad_() for t in s.inputs)
+        size, stride, offset = _scatter_args(s)
+        out = torch.as_strided_scatter(x, src, size, stride, offset)
+        v = torch.randn(out.shape, dtype=out.dtype, generator=torch.Generator().manual_seed(0))
+        gx, _ = torch.autograd.grad(out, (x, src), v)
+        exact = as_strided_scatter_reference(tuple(x.shape), size, stride, offset)
+        mine = np.asarray(torch.abs(gx / v).detach().reshape(x.shape).numpy())
+        lines.append(
+            f"{s.name}: d out / d input exact {exact.ravel().tolist()}, torch's backward "
+            f"{mine.ravel().tolist()}; forward as numpy's semantics: "
+            f"{_scatter_forward_agrees(x, src, out, size, stride, offset)}"
+        )
+    return lines
+
+
+def _scatter_args(s: Sample) -> tuple[tuple[int, ...], tuple[int, ...], int]:
+    """The (size, stride, storage_offset) a sample of as_strided_scatter was built with."""
+    db = {_full_name(op): op for op in op_db()}
+    torch.manual_seed(0)
+    dtype = getattr(torch, s.dtype)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for k, raw in enumerate(db["as_strided_scatter"].sample_inputs("cpu", dtype, True)):
+            if k == s.index:
+                offset = int(raw.kwargs.get("storage_offset", 0))
+                return tuple(raw.args[1]), tuple(raw.args[2]), offset
+    raise LookupError(s.name)
+
+
+def _scatter_forward_agrees(
+    x: torch.Tensor,
+    src: torch.Tensor,
+    out: torch.Tensor,
+    size: tuple[int, ...],
+    stride: tuple[int, ...],
+    offset: int,
+) -> bool:
+    want = x.detach().numpy().copy().ravel()
+    view = np.lib.stride_tricks.as_strided(
+        want[offset:], shape=size, strides=tuple(want.itemsize * st for st in stride)
+    )
+    view[...] = src.detach().numpy()
+    return bool(np.array_equal(want.reshape(x.shape), out.detach().numpy()))
+
+
+def _only_input_entries(s: Sample, res: Any) -> bool:
+    """A fail whose wrong entries are all entries of ``input`` (inputs[0]), none of ``src``."""
+    wrong = [e for e in res.worst if e.status is Status.FAIL and e.index]
+    return bool(wrong) and all(e.path.startswith("inputs[0]") for e in wrong)
+
+
+def hardsigmoid_evidence() -> tuple[float, float]:
+    """(relative error of torch's float64 hardsigmoid backward against the exact 1/6 on its
+    linear piece, relative error of float32(1/6)): equal, the constant is float32's."""
+    x = torch.tensor([-1.25, 0.5, 2.685009210157367], dtype=torch.float64, requires_grad=True)
+    (g,) = torch.autograd.grad(torch.nn.functional.hardsigmoid(x).sum(), x)
+    exact = 1 / 6  # d/dx (x + 3) / 6 on (-3, 3); the forward equals (x + 3) / 6 there exactly
+    return float((g / exact - 1).abs().max()), float(np.float32(exact)) / exact - 1
+
+
+def _only_linear_piece(s: Sample, res: Any) -> bool:
+    return all(
+        e.status is not Status.FAIL or abs(e.analytic / e.numeric - 1) < 1e-7
+        for e in res.worst
+        if e.numeric
+    )
+
+
+#: torch backward bugs found by this benchmark, with their evidence (see benchmarks/README.md).
+KNOWN: dict[str, KnownBug] = {
+    "nn.functional.hardsigmoid": KnownBug(
+        "hardsigmoid's float64 backward uses float32(1/6)",
+        "on (-3, 3) the forward is (x + 3) / 6 exactly and d/dx = 1/6 exactly; torch's float64 "
+        "backward returns 1/6 (1 + 2.98e-8), the relative error of float32(1/6) "
+        "(`hardsigmoid_evidence()`); gradcheck full names the entry where that exceeds the "
+        "allowed error, torch's gradcheck passes it.",
+        _only_linear_piece,
+    ),
+    "as_strided_scatter": KnownBug(
+        "as_strided_scatter's backward for `input` is the complement of the exact mask",
+        "d out / d input is 0 where src overwrites input and 1 elsewhere (exact, by index "
+        "bookkeeping: `as_strided_scatter_reference`); torch's backward returns 1 where it "
+        "should be 0 and 0 where it should be 1 on every sample (3x3 input, size (2, 2), "
+        "stride (1, 2): exact [0,0,0,0,1,1,1,1,1], torch [1,1,1,1,0,0,0,0,0]); the forward "
+        "agrees with numpy's semantics. torch's own gradcheck fails on it too, and OpInfo "
+        "lists TestBwdGradients.test_fn_grad as an expected failure for it. "
+        "`as_strided_scatter_evidence()` recomputes this.",
+        _only_input_entries,
+    ),
+}
+
+
+# --- planted bugs ---------------------------------------------------------------------------
+
+
+class _Plant(torch.autograd.Function):
+    """Identity forward; backward scales one entry of the gradient by (1 + PLANT)."""
+
+    generate_vmap_rule = True
+
+    @staticmethod
+    def forward(x: torch.Tensor, index: int) -> torch.Tensor:
+        return x.clone()
+
+    @staticmethod
+    def setup_context(ctx: Any, inputs: tuple[Any, ...], output: Any) -> None:
+        ctx.index = inputs[1]
+
+    @staticmethod
+    def backward(ctx: Any, g: torch.Tensor) -> tuple[torch.Tensor, None]:
+        scale = torch.ones_like(g).reshape(-1)
+        scale[ctx.index] = 1 + PLANT
+        return g * scale.reshape(g.shape), None
+
+
+def planted(pool: list[Sample], n: int = PLANTED, seed: int = 0) -> list[tuple[Sample, int]]:
+    """``n`` random float64 samples, each with the entry of its first input whose Jacobian
+    column is largest (so that the planted error is visible to any checker)."""
+    rng = np.random.default_rng(seed)
+    real = [s for s in pool if s.dtype == "float64"]
+    out: list[tuple[Sample, int]] = []
+    if n <= 0:
+        return out
+    for k in rng.permutation(len(real)):
+        s = real[int(k)]
+        index = _biggest_column(s)
+        if index is None:
+            continue
+        out.append((_with_plant(s, index), index))
+        if len(out) == n:
+            break
+    return out
+
+
+def _biggest_column(s: Sample) -> int | None:
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            ys = gt._loss.outputs(s.fn(*s.inputs))
+            x = s.inputs[0]
+
+            def first(x0: torch.Tensor) -> tuple[torch.Tensor, ...]:
+                return tuple(gt._loss.outputs(s.fn(x0, *s.inputs[1:])))
+
+            jac = torch.autograd.functional.jacobian(first, x)
+    except Exception:
+        return None
+    if not ys or x.numel() == 0:
+        return None
+    cols = sum(j.reshape(-1, x.numel()).abs().amax(0) for j in jac)
+    if not isinstance(cols, torch.Tensor) or float(cols.max()) == 0:
+        return None
+    return int(cols.argmax())
+
+
+def _with_plant(s: Sample, index: int) -> Sample:
+    def fn(x: torch.Tensor, *rest: torch.Tensor) -> Any:
+        return s.fn(_Plant.apply(x, index), *rest)
+
+    fn.__name__ = fn.__qualname__ = f"planted {s.op}"
+    return dataclasses.replace(s, op=f"planted {s.op}", fn=fn)
+
+
+def caught(s: Sample, index: int, mode: str) -> tuple[bool, bool]:
+    """(caught, named) for gradcheck: a fail whose named entries include the planted one."""
+    res = gt.check(s.fn, *s.inputs, mode=mode, seed=1, label=s.name)
+    want = tuple(int(i) for i in np.unravel_index(index, tuple(s.inputs[0].shape)))
+    named = any(
+        e.status is Status.FAIL and e.path == "inputs[0]" and e.index == want for e in res.worst
+    )
+    return res.status is Status.FAIL, named
+
+
+def caught_by_torch(s: Sample, fast: bool) -> tuple[bool, bool]:
+    """(caught, named) for torch: a GradcheckError; named if it points at input 0."""
+    out = run_torch(s, fast)
+    hit = out.status == "fail"
+    return hit, hit and "with respect to input 0" in out.detail
+
+
+# --- the run --------------------------------------------------------------------------------
+
+
+def run(
+    ops: set[str] | None = None,
+    planted_n: int = PLANTED,
+    progress: bool = False,
+    log: str | None = None,
+    only_logged: bool = False,
+    redo: frozenset[str] = frozenset(),
+) -> dict[str, Any]:
+    """Every sample through the four tools, then the planted bugs. With ``log``, each row is
+    appended to that JSON-lines file as it finishes, and rows already there are not rerun (a
+    long run survives an interruption); ``only_logged`` summarizes those rows without running
+    the others; ``redo`` names ops whose logged rows are run again (the new row is appended
+    and read back in their place)."""
+    torch.set_num_threads(1)
+    pool = list(samples(ops))
+    done = _done_rows(log)
+    rows = []
+    for k, s in enumerate(pool):
+        if s.name in done and s.op not in redo:
+            rows.append(done[s.name])
+            continue
+        if only_logged:
+            continue
+        if progress:
+            print(f"[{k + 1}/{len(pool)}] {s.name}", file=sys.stderr, flush=True)
+        size = jacobian_entries(s)
+        row = {"sample": s.name, "op": s.op, "dtype": s.dtype, "jacobian": size}
+        for out in (
+            run_torch(s, False) if size <= MAX_JACOBIAN else _too_big(size),
+            run_gradcheck(s, "full"),
+            run_torch(s, True),
+            run_gradcheck(s, "fast"),
+        ):
+            row[out.tool] = dataclasses.asdict(out)
+        rows.append(row)
+        if log:
+            with open(log, "a", encoding="utf-8") as fh:
+                fh.write(json.dumps(row, default=str) + "\n")
+    plants = []
+    for s, index in planted(pool, planted_n):
+        plants.append(
+            {
+                "sample": s.name,
+                "index": index,
+                "gradcheck full": caught(s, index, "full"),
+                "gradcheck fast": caught(s, index, "fast"),
+                "torch default": caught_by_torch(s, False),
+                "torch fast_mode": caught_by_torch(s, True),
+            }
+        )
+    return {"rows": rows, "planted": plants, "ops": len({r["op"] for r in rows})}
+
+
+def jacobian_entries(s: Sample) -> int:
+    """The entries of the dense Jacobian torch's default gradcheck builds for ``s``."""
+
+    def real(ts: Any) -> int:
+        return sum(t.numel() * (2 if t.is_complex() else 1) for t in ts)
+
+    with torch.no_grad(), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            outs = gt._loss.outputs(s.fn(*s.inputs))
+        except Exception:
+            return 0  # the tools report the exception themselves
+    return real(s.inputs) * real(outs)
+
+
+def _too_big(size: int) -> Outcome:
+    why = f"not run: a dense Jacobian of {size:,} entries (> MAX_JACOBIAN = {MAX_JACOBIAN:,})"
+    return Outcome("torch default", "skipped", "", 0.0, why)
+
+
+def _done_rows(log: str | None) -> dict[str, dict[str, Any]]:
+    if not log:
+        return {}
+    try:
+        with open(log, encoding="utf-8") as fh:
+            rows = [json.loads(line) for line in fh if line.strip()]
+    except FileNotFoundError:
+        return {}
+    return {r["sample"]: r for r in rows}
+
+
+TOOLS = ("torch default", "gradcheck full", "torch fast_mode", "gradcheck fast")
+
+
+def summary(result: dict[str, Any]) -> str:
+    rows, plants = result["rows"], result["planted"]
+    lines = [
+        f"{result['ops']} ops, {len(rows)} samples "
+        f"({sum(r['dtype'] == 'float64' for r in rows)} float64, "
+        f"{sum(r['dtype'] == 'complex128' for r in rows)} complex128)",
+        "",
+        "| tool | pass | fail | inconclusive | error | total time (s) | median (ms) |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    big = [r for r in rows if r.get("jacobian", 0) > MAX_JACOBIAN]
+    timed = {
+        tool: [r for r in rows if tool not in ("torch default", "gradcheck full") or r not in big]
+        for tool in TOOLS
+    }
+    for tool in TOOLS:
+        outs = [r[tool] for r in timed[tool]]
+        count = {k: sum(o["status"] == k for o in outs) for k in ("pass", "fail", "inconclusive")}
+        err = sum(o["status"] == "error" for o in outs)
+        secs = [o["seconds"] for o in outs]
+        lines.append(
+            f"| {tool} | {count['pass']} | {count['fail']} | {count['inconclusive']} | {err} "
+            f"| {sum(secs):.2f} | {1e3 * statistics.median(secs):.2f} |"
+        )
+    full = sum(r["gradcheck full"]["seconds"] for r in timed["gradcheck full"])
+    fast = sum(r["gradcheck fast"]["seconds"] for r in rows)
+    tdef = sum(r["torch default"]["seconds"] for r in timed["torch default"])
+    tfast = sum(r["torch fast_mode"]["seconds"] for r in rows)
+    left_out = ", ".join(f"{r['sample']} {r['gradcheck full']['seconds']:.1f} s" for r in big)
+    lines += [
+        "",
+        f"full-mode rows leave out {len(big)} sample(s) whose dense Jacobian exceeds "
+        f"MAX_JACOBIAN (torch default not run; gradcheck full there: {left_out or '-'})",
+        f"time ratio: gradcheck full / torch default = {full / tdef:.2f} (target <= 0.5); "
+        f"gradcheck fast / torch fast_mode = {fast / tfast:.2f} (target <= 1)",
+        "",
+        "gradcheck's non-passes by classification:",
+    ]
+    kinds: dict[str, list[str]] = {}
+    for r in rows:
+        for tool in ("gradcheck full", "gradcheck fast"):
+            o = r[tool]
+            kind = error_kind(o["detail"]) if o["status"] == "error" else o["kind"]
+            if o["status"] != "pass":
+                kinds.setdefault(f"{tool}: {o['status']} — {kind}", []).append(r["sample"])
+    for k, v in sorted(kinds.items()):
+        lines.append(f"  {k}: {len(v)} ({', '.join(v[:8])}{' ...' if len(v) > 8 else ''})")
+    lines += ["", f"planted (1 + {PLANT:g}) errors: caught / named of {len(plants)}"]
+    for tool in TOOLS:
+        c = sum(p[tool][0] for p in plants)
+        n = sum(p[tool][1] for p in plants)
+        lines.append(f"  {tool}: caught {c}, named {n}")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--ops", help="comma-separated op names (default: every op)")
+    ap.add_argument("--planted", type=int, default=PLANTED)
+    ap.add_argument("--json", help="write every row to this file")
+    ap.add_argument("--log", help="append rows to this JSON-lines file; resume from it")
+    ap.add_argument("--skip-planted", action="store_true")
+    ap.add_argument("--only-logged", action="store_true", help="summarize the --log rows only")
+    ap.add_argument("--redo", default="", help="comma-separated ops to run again into --log")
+    args = ap.parse_args(argv)
+    ops = set(args.ops.split(",")) if args.ops else None
+    planted_n = 0 if args.skip_planted else args.planted
+    redo = frozenset(filter(None, args.redo.split(",")))
+    result = run(ops, planted_n, True, args.log, args.only_logged, redo)
+    if args.json:
+        with open(args.json, "w", encoding="utf-8") as fh:
+            json.dump(result, fh, indent=1, default=str)
+    print(summary(result))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,93 @@
+"""A fixed subset of PyTorch's OpInfo database through gradcheck.torch, as in
+benchmarks/opinfo.py (which runs the whole database): no false alarm, no exception, and
+planted one-entry errors caught and named in both modes."""
+
+from __future__ import annotations
+
+import pytest
+
+pytest.importorskip("torch", reason="the [torch] extra is not installed")
+pytest.importorskip("expecttest", reason="OpInfo needs expecttest (the [opinfo] extra)")
+
+from benchmarks import opinfo
+
+#: smooth ops, ops with kinks and ties (abs, relu, max, clamp, sort), domain edges (log,
+#: sqrt, atan2 at 0), reductions, linear algebra, list inputs (cat) and complex ones.
+OPS = {
+    "sin",
+    "abs",
+    "nn.functional.relu",
+    "max.reduction_with_dim",
+    "clamp",
+    "sort",
+    "log",
+    "sqrt",
+    "atan2",
+    "cumsum",
+    "mm",
+    "linalg.det",
+    "cat",
+    "div.no_rounding_mode",
+    "softmax",
+    "where",
+}
+#: samples with more entries are left to the benchmark (CI's 5-minute budget).
+MAX_ENTRIES = 300
+
+
+def _subset():
+    return [s for s in opinfo.samples(OPS) if sum(t.numel() for t in s.inputs) <= MAX_ENTRIES]
+
+
+@pytest.fixture(scope="module")
+def pool():
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield _subset()
+    torch.set_num_threads(threads)
+
+
+@pytest.mark.parametrize("mode", ["full", "fast"])
+def test_no_false_alarm_and_no_exception_on_the_opinfo_subset(pool, mode):
+    assert len({s.op for s in pool}) >= 12, sorted({s.op for s in pool})
+    bad = []
+    for s in pool:
+        out = opinfo.run_gradcheck(s, mode)
+        if out.kind.startswith(("FALSE ALARM", "BUG", "inconclusive (other)")):
+            bad.append(f"{s.name}: {out.kind}\n{out.detail}")
+    assert not bad, "\n\n".join(bad)
+
+
+@pytest.mark.parametrize("mode", ["full", "fast"])
+def test_planted_one_entry_errors_are_caught_and_named(pool, mode):
+    # a (1 + 1e-4) error in the entry with the largest Jacobian column: ~1e6 times full mode's
+    # allowed error in float64; fast mode misses it with probability <= R^-2 ~ 1e-12.
+    planted = opinfo.planted(pool, n=4, seed=1)
+    assert len(planted) == 4
+    for s, index in planted:
+        caught, named = opinfo.caught(s, index, mode)
+        assert caught, (s.name, index)
+        assert named, (s.name, index)
+
+
+def test_the_known_torch_bug_is_confirmed_by_its_exact_reference_and_classified():
+    # as_strided_scatter's backward for `input`: the exact 0/1 Jacobian (index bookkeeping,
+    # no floating point) differs from torch's; the forward itself is right
+    for line in opinfo.as_strided_scatter_evidence():
+        exact, torch_says = line.split("exact ")[1].split(", torch's backward ")
+        assert exact != torch_says.split(";")[0], line
+        assert line.endswith("forward as numpy's semantics: True"), line
+    for s in opinfo.samples({"as_strided_scatter"}):
+        for mode in ("full", "fast"):
+            out = opinfo.run_gradcheck(s, mode)
+            assert out.status == "fail", (s.name, mode, out.detail)
+            assert out.kind.startswith("torch bug: as_strided_scatter"), (s.name, mode, out.kind)
+
+
+def test_hardsigmoids_float32_constant_is_confirmed_exactly():
+    # exact reference: d/dx (x + 3) / 6 = 1/6; torch's float64 backward is off by exactly
+    # float32's rounding of 1/6 (2.98e-8 relative)
+    torch_error, float32_error = opinfo.hardsigmoid_evidence()
+    assert torch_error == pytest.approx(abs(float32_error), rel=1e-6)
