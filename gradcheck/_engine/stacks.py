@@ -107,6 +107,31 @@ def _count(moved: Moved) -> int:
     return next(iter(moved.values())).count
 
 
+def in_blocks(
+    moved: Moved,
+    base: list[FloatArray],
+    budget: int,
+    block: Callable[[dict[int, NDArray[Any]], int], tuple[FloatArray, FloatArray]],
+    calls: list[int],
+    advance: Advance = _ignore,
+) -> tuple[FloatArray, FloatArray]:
+    """The values and magnitudes of ``moved``'s points, ``block(rows, b)`` evaluating ``b`` of
+    them at a time, in blocks of at most ``budget`` bytes of moved rows (one point when a point
+    is larger); counts the calls and advances the progress."""
+    n = _count(moved)
+    per_point = sum(base[j].nbytes for j in moved)
+    size = max(1, min(n, budget // max(1, per_point)))
+    values, mags = [], []
+    for start in range(0, n, size):
+        stop = min(start + size, n)
+        v, m = block({j: pts.rows(start, stop) for j, pts in moved.items()}, stop - start)
+        values.append(v)
+        mags.append(m)
+        calls[0] += stop - start
+        advance(stop - start)
+    return np.concatenate(values), np.concatenate(mags)
+
+
 def loop_stack(point: Point, base: list[FloatArray], advance: Advance = _ignore) -> Stack:
     """A `Stack` that calls ``point`` once per stacked point. Points are built in blocks of
     at most `LOOP_BLOCK` bytes (one point when a point is larger)."""

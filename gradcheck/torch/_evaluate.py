@@ -31,7 +31,7 @@ from gradcheck._engine.calls import Calls
 from gradcheck._engine.numdiff import FloatArray
 from gradcheck._engine.options import DEFAULT_ULPS
 from gradcheck._engine.problem import Problem
-from gradcheck._engine.stacks import Moved, Stack
+from gradcheck._engine.stacks import Moved, Stack, in_blocks
 from gradcheck._tree import Leaf
 from gradcheck.torch._inputs import Param, to_tensor
 from gradcheck.torch._loss import Graph, Loss
@@ -129,19 +129,7 @@ class _TorchStack:
     base: list[torch.Tensor] = field(default_factory=list)  # the unmoved tensors, once
 
     def __call__(self, moved: Moved) -> tuple[FloatArray, FloatArray]:
-        n = next(iter(moved.values())).count
-        per_point = sum(self.prob.base[j].nbytes for j in moved)
-        block = max(1, min(n, BLOCK // max(1, per_point)))
-        values, mags = [], []
-        for start in range(0, n, block):
-            stop = min(start + block, n)
-            rows = {j: pts.rows(start, stop) for j, pts in moved.items()}
-            v, m = self._block(rows, stop - start)
-            values.append(v)
-            mags.append(m)
-            self.prob.calls[0] += stop - start
-            self.advance(stop - start)
-        return np.concatenate(values), np.concatenate(mags)
+        return in_blocks(moved, self.prob.base, BLOCK, self._block, self.prob.calls, self.advance)
 
     def _block(self, rows: dict[int, NDArray[Any]], b: int) -> tuple[FloatArray, FloatArray]:
         use_vmap = self.ev.vmap and b >= VMAP_MIN
