@@ -41,12 +41,12 @@ def _numpy_errors_are_failures() -> Iterator[None]:
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Deselect (not skip) tests that do not belong in this run.
 
-    ``slow`` tests (heavy campaigns: the whole scipy.special battery, PLOT-A's own setting) run
-    only when asked for: ``-m slow`` or ``--run-slow`` (the proof's option, registered by
-    article/lstm_gradients/proofs/conftest.py, which deselects the same way for a proof run).
-    A proof run (``gradcheck prove``, which writes ``--gradcheck-proof``) also deselects the
-    ``packaging`` tests: they prove no ID and re-run the whole proof from the wheels (about a
-    minute more). The test suite (``pytest -n 2``, CI) runs them."""
+    ``slow`` tests (heavy campaigns: the whole scipy.special battery, PLOT-A's own setting, the
+    installed proof re-run from the wheels) run only when asked for: ``-m slow`` or
+    ``--run-slow`` (the proof's option, registered by article/lstm_gradients/proofs/conftest.py,
+    which deselects the same way for a proof run); .ci/run runs ``-m slow`` after the default
+    run. A proof run (``gradcheck prove``, which writes ``--gradcheck-proof``) also deselects
+    the ``packaging`` tests: they prove no ID. The test suite (``pytest -n 2``, CI) runs them."""
     slow = not (
         config.getoption("--run-slow", default=False) or "slow" in (config.getoption("-m") or "")
     )

@@ -28,8 +28,9 @@ def test_readme_opens_with_two_commands_and_ci_runs_the_second():
 
 
 def test_the_proof_run_leaves_the_packaging_tests_to_the_suite(tmp_path):
-    """``gradcheck prove`` here (pytest with --gradcheck-proof) deselects tests/test_packaging.py,
-    which re-runs the whole proof from the wheels; the suite (README's second command) runs it."""
+    """``gradcheck prove`` here (pytest with --gradcheck-proof) deselects tests/test_packaging.py;
+    the suite (README's second command) runs it, except the installed proof's re-run from the
+    wheels (marked slow: ``-m slow``, .ci/run's second pytest line, runs that one)."""
 
     def collected(*extra: str) -> str:
         cmd = [sys.executable, "-m", "pytest", "--co", "-q", "-p", "no:cacheprovider"]
@@ -39,4 +40,5 @@ def test_the_proof_run_leaves_the_packaging_tests_to_the_suite(tmp_path):
 
     proof = str(tmp_path / "proof.json")
     assert collected("--gradcheck-proof", proof).startswith("no tests collected (8 deselected)")
-    assert collected().startswith("8 tests collected")
+    assert collected().startswith("7/8 tests collected (1 deselected)")
+    assert collected("-m", "slow").startswith("1/8 tests collected (7 deselected)")
