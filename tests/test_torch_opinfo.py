@@ -91,3 +91,24 @@ def test_hardsigmoids_float32_constant_is_confirmed_exactly():
     # float32's rounding of 1/6 (2.98e-8 relative)
     torch_error, float32_error = opinfo.hardsigmoid_evidence()
     assert torch_error == pytest.approx(abs(float32_error), rel=1e-6)
+
+
+def test_max_unpool_at_duplicate_indices_is_confirmed_by_its_exact_vjp_and_classified():
+    # the exact VJP of a copy along the forward's own routing (integer bookkeeping, one sum)
+    # is 0 at the inputs the forward overwrote; torch's backward is off exactly there
+    lines = opinfo.max_unpool_evidence()
+    assert len(lines) == 18, lines  # 3 ops + 3 `.grad` variants, 3 samples each
+    duplicated = [ln for ln in lines if not ln.split(": ")[1].startswith("0 of")]
+    assert len(duplicated) == 7, lines  # 1d #1 #2, 2d #1 #2, 3d #0 #1 #2
+    for line in lines:
+        assert line.endswith("forward copies along the routing: True"), line
+        assert "max 0 at the others" in line, line  # torch is exact where nothing is lost
+    for line in duplicated:
+        assert "max 0 at the overwritten" not in line, line
+    for s in opinfo.samples(set(opinfo.UNPOOL)):
+        if not opinfo._unpool_overwritten(s):
+            continue
+        for mode in ("full", "fast"):
+            out = opinfo.run_gradcheck(s, mode)
+            assert out.status == "fail", (s.name, mode, out.detail)
+            assert out.kind.startswith("torch bug: max_unpool"), (s.name, mode, out.detail)
