@@ -10,6 +10,7 @@ selects a subset; anything else (index tensors, ints, shapes) is passed through 
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -62,7 +63,17 @@ class Call:
     module_slots: dict[str, int]  # an nn.Module's parameters, by name, and their slots
     params: tuple[Param, ...]
 
+    @functools.cached_property
+    def _flat(self) -> bool:
+        """Positional arguments only, none of them a container `_fill` would rebuild."""
+        return not self.kwargs and not self.module_slots and not any(
+            isinstance(a, dict | list | tuple) for a in self.args
+        )
+
     def __call__(self, tensors: Sequence[torch.Tensor]) -> Any:
+        if self._flat:  # fn(*tensors and constants): no tree to rebuild
+            args = [tensors[a.k] if isinstance(a, _Slot) else a for a in self.args]
+            return self.fn(*args)
         args = _fill(self.args, tensors)
         kwargs = _fill(self.kwargs, tensors)
         if self.module_slots:
