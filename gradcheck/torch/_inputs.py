@@ -66,8 +66,10 @@ class Call:
     @functools.cached_property
     def _flat(self) -> bool:
         """Positional arguments only, none of them a container `_fill` would rebuild."""
-        return not self.kwargs and not self.module_slots and not any(
-            isinstance(a, dict | list | tuple) for a in self.args
+        return (
+            not self.kwargs
+            and not self.module_slots
+            and not any(isinstance(a, dict | list | tuple) for a in self.args)
         )
 
     def __call__(self, tensors: Sequence[torch.Tensor]) -> Any:
