@@ -645,6 +645,8 @@ def summary(result: dict[str, Any]) -> str:
     }
     for tool in present:
         outs = [r[tool] for r in timed[tool]]
+        if not outs:  # planted bugs only (``--only-logged`` on an empty log)
+            continue
         count = {k: sum(o["status"] == k for o in outs) for k in ("pass", "fail", "inconclusive")}
         err = sum(o["status"] == "error" for o in outs)
         secs = [o["seconds"] for o in outs]
@@ -653,7 +655,7 @@ def summary(result: dict[str, Any]) -> str:
             f"| {sum(secs):.2f} | {1e3 * statistics.median(secs):.2f} |"
         )
     lines.append("")
-    if "gradcheck full" in present and "torch default" in present:
+    if rows and "gradcheck full" in present and "torch default" in present:
         full = sum(r["gradcheck full"]["seconds"] for r in timed["gradcheck full"])
         tdef = sum(r["torch default"]["seconds"] for r in timed["torch default"])
         left_out = ", ".join(f"{r['sample']} {r['gradcheck full']['seconds']:.1f} s" for r in big)
@@ -662,7 +664,7 @@ def summary(result: dict[str, Any]) -> str:
             f"MAX_JACOBIAN (torch default not run; gradcheck full there: {left_out or '-'})",
             f"time ratio: gradcheck full / torch default = {full / tdef:.2f} (target <= 0.5)",
         ]
-    if "gradcheck fast" in present and "torch fast_mode" in present:
+    if rows and "gradcheck fast" in present and "torch fast_mode" in present:
         fast = sum(r["gradcheck fast"]["seconds"] for r in rows)
         tfast = sum(r["torch fast_mode"]["seconds"] for r in rows)
         lines.append(
