@@ -19,8 +19,15 @@ import gradcheck
 from gradcheck._engine import fast as _fast
 from gradcheck._engine.fast import DIRECTIONS
 from gradcheck._engine.judge import REPORTED, SAFETY, Block, judge, judge_one
-from gradcheck._engine.noise import BLIND_GROWTH, NOISE_COORDINATES, PROBE_LEVELS, measured
+from gradcheck._engine.noise import (
+    BLIND_GROWTH,
+    NOISE_COORDINATES,
+    PROBE_LEVELS,
+    direction_probe,
+    measured,
+)
 from gradcheck._engine.numdiff import (
+    CHUNK,
     JUMP,
     KINK,
     MAX_LEVELS,
@@ -385,3 +392,19 @@ def test_the_scalar_judge_is_the_judge(
     assert repr((got.worst_ratio, got.max_rel_error)) == repr(
         (want.worst_ratio, want.max_rel_error)
     )
+
+
+@pytest.mark.parametrize("sizes", [[3, (2, 2)], [CHUNK // 2, CHUNK // 2 + 1]])
+def test_the_noise_probes_kept_direction_is_the_drawn_one(sizes):
+    # the probe keeps its direction when all parameters fit in one chunk (small problems,
+    # where drawing it costs more than f), and draws it afresh otherwise: the points must be
+    # the same either way, at every call (nothing kept is shared between leaves or modified).
+    rng = np.random.default_rng(0)
+    base = [rng.standard_normal(s) for s in sizes]
+    analytic = [np.ones((x.size, 1)) for x in base]
+    at, _, _ = direction_probe(base, 1e-5, analytic)
+    fresh = [direction_probe(base, 1e-5, analytic)[0] for _ in range(3)]
+    for k, other in zip((1.0, -1.6, 1.0), fresh, strict=True):
+        mine, theirs = at(k), other(k)
+        assert all(np.array_equal(a, b) for a, b in zip(mine, theirs, strict=True))
+        assert not any(np.array_equal(a, x) for a, x in zip(mine, base, strict=True))

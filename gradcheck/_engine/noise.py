@@ -218,20 +218,22 @@ def direction_probe(
     """One random direction over all parameters (entries ±[0.5, 1] of their own scale), with
     its conditioning ``||x ∘ a||₂`` (independent roundings add in quadrature). The direction is
     drawn `~gradcheck._engine.numdiff.CHUNK` entries at a time, each chunk from a random stream
-    of its own (a fixed seed), and regenerated for every point instead of stored; a leaf of at
-    most one chunk keeps its part (the common small case: drawing it costs more than f)."""
+    of its own (a fixed seed), and regenerated for every point instead of stored; when all
+    parameters together hold at most one chunk, the direction is kept (the common small case,
+    where drawing it costs more than f; at most `CHUNK` floats)."""
     rms = [leaf_scale(x) for x in base]
-    small: dict[int, FloatArray] = {}
+    keep = sum(x.size for x in base) <= CHUNK
+    kept: dict[int, FloatArray] = {}
 
     def unit(j: int, lo: int, hi: int) -> FloatArray:
-        if base[j].size <= CHUNK and j in small:
-            return small[j]
+        if j in kept:
+            return kept[j]
         rng = np.random.default_rng(np.random.SeedSequence(0, spawn_key=(j, lo // CHUNK)))
         size = rng.choice([-1.0, 1.0], hi - lo) * rng.uniform(0.5, 1.0, hi - lo)
         x = base[j].reshape(-1)[lo:hi]
         out = np.asarray(size * steps(scales(x, rms[j]), factor * NOISE_STEP), dtype=np.float64)
-        if base[j].size <= CHUNK:
-            small[j] = out
+        if keep:  # then leaf j is one chunk: lo, hi = 0, its size
+            kept[j] = out
         return out
 
     def at(k: float) -> list[FloatArray]:
