@@ -269,7 +269,8 @@ def _probe(
         for k in _OFFSETS:
             vals[k], mag = at(k * scale)
             mags.append(mag)
-        if np.any(_sigma(vals)[1]):
+        first = _sigma(vals)  # the first level's, below (the same values)
+        if np.any(first[1]):
             break
         scale *= 4
     if per_step:  # a coordinate probe: |x_i| times f's slope along it, from f's values
@@ -285,8 +286,8 @@ def _probe(
     open_ = np.ones(shape, dtype=bool)
     previous = np.full(shape, np.inf)
     flat = np.zeros(shape, dtype=bool)
-    for _ in range(PROBE_LEVELS + 1):
-        s, moved_f = _sigma(vals)
+    for level in range(PROBE_LEVELS + 1):
+        s, moved_f = first if level == 0 else _sigma(vals)
         blind = ~moved_f & np.isfinite(previous)  # below f's resolution after a loud level
         quiet = ~moved_f | (NOISE_BOUND * s <= model)
         done = open_ & quiet
