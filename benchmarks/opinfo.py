@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import itertools
 import json
 import statistics
 import sys
@@ -551,7 +552,7 @@ def run(
     fast-mode pair, to re-time fast mode alone); ``first`` keeps the first samples of the
     deterministic set (in ``op_db`` order)."""
     torch.set_num_threads(1)
-    pool = list(samples(ops))[:first]
+    pool = list(itertools.islice(samples(ops), first))  # samples are drawn lazily
     done = _done_rows(log)
     rows = []
     for k, s in enumerate(pool):
