@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import itertools
 import json
 import statistics
 import sys
@@ -51,6 +52,8 @@ DTYPES = (torch.float64, torch.complex128)
 #: 73,568 took 136 CPU s and ~9 GB of memory on the shared machine). Such a sample keeps its
 #: gradcheck verdicts and leaves the full-mode time ratio (`summary`).
 MAX_JACOBIAN = 2**24
+#: the four columns: each tool in each mode.
+TOOLS = ("torch default", "gradcheck full", "torch fast_mode", "gradcheck fast")
 
 
 @dataclass(frozen=True)
@@ -538,14 +541,18 @@ def run(
     log: str | None = None,
     only_logged: bool = False,
     redo: frozenset[str] = frozenset(),
+    tools: tuple[str, ...] = TOOLS,
+    first: int | None = None,
 ) -> dict[str, Any]:
     """Every sample through the four tools, then the planted bugs. With ``log``, each row is
     appended to that JSON-lines file as it finishes, and rows already there are not rerun (a
     long run survives an interruption); ``only_logged`` summarizes those rows without running
     the others; ``redo`` names ops whose logged rows are run again (the new row is appended
-    and read back in their place)."""
+    and read back in their place). ``tools`` runs only some of the four (`TOOLS`: e.g. the
+    fast-mode pair, to re-time fast mode alone); ``first`` keeps the first samples of the
+    deterministic set (in ``op_db`` order)."""
     torch.set_num_threads(1)
-    pool = list(samples(ops))
+    pool = list(itertools.islice(samples(ops), first))  # samples are drawn lazily
     done = _done_rows(log)
     rows = []
     for k, s in enumerate(pool):
@@ -558,30 +565,35 @@ def run(
             print(f"[{k + 1}/{len(pool)}] {s.name}", file=sys.stderr, flush=True)
         size = jacobian_entries(s)
         row = {"sample": s.name, "op": s.op, "dtype": s.dtype, "jacobian": size}
-        for out in (
-            run_torch(s, False) if size <= MAX_JACOBIAN else _too_big(size),
-            run_gradcheck(s, "full"),
-            run_torch(s, True),
-            run_gradcheck(s, "fast"),
-        ):
-            row[out.tool] = dataclasses.asdict(out)
+        for tool in TOOLS:
+            if tool in tools:
+                row[tool] = dataclasses.asdict(_run_tool(tool, s, size))
         rows.append(row)
         if log:
             with open(log, "a", encoding="utf-8") as fh:
                 fh.write(json.dumps(row, default=str) + "\n")
     plants = []
     for s, index in planted(pool, planted_n):
-        plants.append(
-            {
-                "sample": s.name,
-                "index": index,
-                "gradcheck full": caught(s, index, "full"),
-                "gradcheck fast": caught(s, index, "fast"),
-                "torch default": caught_by_torch(s, False),
-                "torch fast_mode": caught_by_torch(s, True),
-            }
-        )
+        plant: dict[str, Any] = {"sample": s.name, "index": index}
+        plant.update({tool: _plant_caught(tool, s, index) for tool in TOOLS if tool in tools})
+        plants.append(plant)
     return {"rows": rows, "planted": plants, "ops": len({r["op"] for r in rows})}
+
+
+def _plant_caught(tool: str, s: Sample, index: int) -> tuple[bool, bool]:
+    """One column of a planted row: (caught, named)."""
+    if tool.startswith("torch"):
+        return caught_by_torch(s, tool == "torch fast_mode")
+    return caught(s, index, tool.removeprefix("gradcheck "))
+
+
+def _run_tool(tool: str, s: Sample, size: int) -> Outcome:
+    """One column of a row (`TOOLS`)."""
+    if tool == "torch default":
+        return run_torch(s, False) if size <= MAX_JACOBIAN else _too_big(size)
+    if tool == "torch fast_mode":
+        return run_torch(s, True)
+    return run_gradcheck(s, tool.removeprefix("gradcheck "))
 
 
 def jacobian_entries(s: Sample) -> int:
@@ -615,9 +627,6 @@ def _done_rows(log: str | None) -> dict[str, dict[str, Any]]:
     return {r["sample"]: r for r in rows}
 
 
-TOOLS = ("torch default", "gradcheck full", "torch fast_mode", "gradcheck fast")
-
-
 def summary(result: dict[str, Any]) -> str:
     rows, plants = result["rows"], result["planted"]
     lines = [
@@ -629,12 +638,16 @@ def summary(result: dict[str, Any]) -> str:
         "|---|---:|---:|---:|---:|---:|---:|",
     ]
     big = [r for r in rows if r.get("jacobian", 0) > MAX_JACOBIAN]
+    every = rows + plants
+    present = [t for t in TOOLS if every and all(t in r for r in every)]  # `run`'s ``tools``
     timed = {
         tool: [r for r in rows if tool not in ("torch default", "gradcheck full") or r not in big]
-        for tool in TOOLS
+        for tool in present
     }
-    for tool in TOOLS:
+    for tool in present:
         outs = [r[tool] for r in timed[tool]]
+        if not outs:  # planted bugs only (``--only-logged`` on an empty log)
+            continue
         count = {k: sum(o["status"] == k for o in outs) for k in ("pass", "fail", "inconclusive")}
         err = sum(o["status"] == "error" for o in outs)
         secs = [o["seconds"] for o in outs]
@@ -642,23 +655,31 @@ def summary(result: dict[str, Any]) -> str:
             f"| {tool} | {count['pass']} | {count['fail']} | {count['inconclusive']} | {err} "
             f"| {sum(secs):.2f} | {1e3 * statistics.median(secs):.2f} |"
         )
-    full = sum(r["gradcheck full"]["seconds"] for r in timed["gradcheck full"])
-    fast = sum(r["gradcheck fast"]["seconds"] for r in rows)
-    tdef = sum(r["torch default"]["seconds"] for r in timed["torch default"])
-    tfast = sum(r["torch fast_mode"]["seconds"] for r in rows)
-    left_out = ", ".join(f"{r['sample']} {r['gradcheck full']['seconds']:.1f} s" for r in big)
+    lines.append("")
+    if rows and "gradcheck full" in present and "torch default" in present:
+        full = sum(r["gradcheck full"]["seconds"] for r in timed["gradcheck full"])
+        tdef = sum(r["torch default"]["seconds"] for r in timed["torch default"])
+        left_out = ", ".join(f"{r['sample']} {r['gradcheck full']['seconds']:.1f} s" for r in big)
+        lines += [
+            f"full-mode rows leave out {len(big)} sample(s) whose dense Jacobian exceeds "
+            f"MAX_JACOBIAN (torch default not run; gradcheck full there: {left_out or '-'})",
+            f"time ratio: gradcheck full / torch default = {full / tdef:.2f} (target <= 0.5)",
+        ]
+    if rows and "gradcheck fast" in present and "torch fast_mode" in present:
+        fast = sum(r["gradcheck fast"]["seconds"] for r in rows)
+        tfast = sum(r["torch fast_mode"]["seconds"] for r in rows)
+        lines.append(
+            f"time ratio: gradcheck fast / torch fast_mode = {fast / tfast:.2f} (target <= 1)"
+        )
     lines += [
-        "",
-        f"full-mode rows leave out {len(big)} sample(s) whose dense Jacobian exceeds "
-        f"MAX_JACOBIAN (torch default not run; gradcheck full there: {left_out or '-'})",
-        f"time ratio: gradcheck full / torch default = {full / tdef:.2f} (target <= 0.5); "
-        f"gradcheck fast / torch fast_mode = {fast / tfast:.2f} (target <= 1)",
         "",
         "gradcheck's non-passes by classification:",
     ]
     kinds: dict[str, list[str]] = {}
     for r in rows:
         for tool in ("gradcheck full", "gradcheck fast"):
+            if tool not in present:
+                continue
             o = r[tool]
             kind = error_kind(o["detail"]) if o["status"] == "error" else o["kind"]
             if o["status"] != "pass":
@@ -666,7 +687,7 @@ def summary(result: dict[str, Any]) -> str:
     for k, v in sorted(kinds.items()):
         lines.append(f"  {k}: {len(v)} ({', '.join(v[:8])}{' ...' if len(v) > 8 else ''})")
     lines += ["", f"planted (1 + {PLANT:g}) errors: caught / named of {len(plants)}"]
-    for tool in TOOLS:
+    for tool in present:
         c = sum(p[tool][0] for p in plants)
         n = sum(p[tool][1] for p in plants)
         lines.append(f"  {tool}: caught {c}, named {n}")
@@ -682,11 +703,21 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--skip-planted", action="store_true")
     ap.add_argument("--only-logged", action="store_true", help="summarize the --log rows only")
     ap.add_argument("--redo", default="", help="comma-separated ops to run again into --log")
+    ap.add_argument(
+        "--tools",
+        default=",".join(TOOLS),
+        help="comma-separated columns to run (e.g. 'torch fast_mode,gradcheck fast')",
+    )
+    ap.add_argument("--first", type=int, help="only the first FIRST samples (op_db order)")
     args = ap.parse_args(argv)
+    tools = tuple(t.strip() for t in args.tools.split(","))
+    unknown = set(tools) - set(TOOLS)
+    if unknown:
+        ap.error(f"--tools: unknown {sorted(unknown)}; choose from {list(TOOLS)}")
     ops = set(args.ops.split(",")) if args.ops else None
     planted_n = 0 if args.skip_planted else args.planted
     redo = frozenset(filter(None, args.redo.split(",")))
-    result = run(ops, planted_n, True, args.log, args.only_logged, redo)
+    result = run(ops, planted_n, True, args.log, args.only_logged, redo, tools, args.first)
     if args.json:
         with open(args.json, "w", encoding="utf-8") as fh:
             json.dump(result, fh, indent=1, default=str)

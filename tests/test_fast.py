@@ -18,9 +18,25 @@ from hypothesis import strategies as st
 import gradcheck
 from gradcheck._engine import fast as _fast
 from gradcheck._engine.fast import DIRECTIONS
-from gradcheck._engine.judge import REPORTED
-from gradcheck._engine.noise import BLIND_GROWTH, NOISE_COORDINATES, PROBE_LEVELS, measured
-from gradcheck._engine.numdiff import MAX_LEVELS, scales
+from gradcheck._engine.judge import REPORTED, SAFETY, Block, judge, judge_one
+from gradcheck._engine.noise import (
+    BLIND_GROWTH,
+    NOISE_COORDINATES,
+    PROBE_LEVELS,
+    direction_probe,
+    measured,
+)
+from gradcheck._engine.numdiff import (
+    CHUNK,
+    JUMP,
+    KINK,
+    MAX_LEVELS,
+    POLE,
+    SMOOTH,
+    UNCONVERGED,
+    Differences,
+    scales,
+)
 from gradcheck._engine.problem import recheck
 from tests._families import FAMILIES
 
@@ -312,3 +328,83 @@ def test_the_bisection_steps_decide_exactly_as_the_judge(seed, n, pos, rel):
         mp.setattr(_fast, "_fails_along", both)
         gradcheck.check_grad(f, planted(grad, int(pos * n), rel), x, mode="fast", seed=seed)
     assert all(decisions), decisions
+
+
+_scalars = st.one_of(
+    st.sampled_from([0.0, 1.0, -1.0, 1e-300, math.nan, math.inf]),
+    st.floats(-1e6, 1e6, allow_subnormal=False),
+)
+_errors = st.one_of(st.sampled_from([0.0, 1e-12, math.inf]), st.floats(0, 1e3))
+
+
+@given(
+    a=_scalars,
+    numeric=_scalars,
+    parts=st.tuples(_errors, _errors, _errors),
+    kind=st.sampled_from([SMOOTH, KINK, JUMP, POLE, UNCONVERGED]),
+    low=_scalars,
+    high=_scalars,
+    floor=_errors,
+    subgradients=st.booleans(),
+    shape=st.sampled_from([(), (1,)]),
+)
+@example(0.5, 0.5, (0.0, 0.0, 0.0), SMOOTH, 0.0, 0.0, 0.0, True, ())  # exact agreement: vacuous?
+@example(1.0, 1.1, (1e-3, 1e-3, 1e-3), SMOOTH, 0.0, 0.0, 1e-3, False, (1,))  # a fail
+@example(3.0, 0.5, (1.0, 1.0, 1.0), KINK, 0.0, 1.0, 0.0, True, ())  # no subgradient
+@example(3.0, 0.5, (1.0, 1.0, 1.0), KINK, 0.0, 1.0, 0.0, False, ())  # a direction's kink
+def test_the_scalar_judge_is_the_judge(
+    a, numeric, parts, kind, low, high, floor, subgradients, shape
+):
+    # fast mode judges its directions and named entries with `judge_one`, a scalar copy of
+    # `judge`'s rule: every field the fast report reads must be the judge's own, bit for bit.
+    truncation, rounding, hidden = parts
+
+    def one(v):
+        return np.array([[v]], dtype=np.float64)
+
+    d = Differences(
+        numeric=one(numeric),
+        truncation=one(truncation),
+        rounding=one(rounding),
+        hidden=one(hidden),
+        kind=np.array([[kind]], dtype=np.int8),
+        step=one(1e-5),
+        low=one(low),
+        high=one(high),
+    )
+    block = Block("p", shape, "float64", 0, 1)
+    with np.errstate(all="ignore"):
+        want = judge(
+            np.array([[a]]),
+            d,
+            np.ones(1),
+            np.zeros(1),
+            [block],
+            (),
+            ulps=16.0,
+            rtol=0.0,
+            atol=0.0,
+            a_err=np.array([[floor / SAFETY]]),
+            subgradients=subgradients,
+        )
+        got = judge_one(a, d, floor, block, subgradients=subgradients)
+    assert (got.status, got.reason, repr(got.worst)) == (want.status, want.reason, repr(want.worst))
+    assert repr((got.worst_ratio, got.max_rel_error)) == repr(
+        (want.worst_ratio, want.max_rel_error)
+    )
+
+
+@pytest.mark.parametrize("sizes", [[3, (2, 2)], [CHUNK // 2, CHUNK // 2 + 1]])
+def test_the_noise_probes_kept_direction_is_the_drawn_one(sizes):
+    # the probe keeps its direction when all parameters fit in one chunk (small problems,
+    # where drawing it costs more than f), and draws it afresh otherwise: the points must be
+    # the same either way, at every call (nothing kept is shared between leaves or modified).
+    rng = np.random.default_rng(0)
+    base = [rng.standard_normal(s) for s in sizes]
+    analytic = [np.ones((x.size, 1)) for x in base]
+    at, _, _ = direction_probe(base, 1e-5, analytic)
+    fresh = [direction_probe(base, 1e-5, analytic)[0] for _ in range(3)]
+    for k, other in zip((1.0, -1.6, 1.0), fresh, strict=True):
+        mine, theirs = at(k), other(k)
+        assert all(np.array_equal(a, b) for a, b in zip(mine, theirs, strict=True))
+        assert not any(np.array_equal(a, x) for a, x in zip(mine, base, strict=True))

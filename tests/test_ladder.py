@@ -344,3 +344,66 @@ def test_an_error_planted_at_twice_the_stated_bound_fails_where_the_gradient_is_
     res = gradcheck.check_grad(_offset_tanh, wrong, _X)
     assert res.status == "fail", res
     assert statuses(res) == ["pass", "fail"], res
+
+
+@given(
+    f0=st.floats(-1e3, 1e3),
+    slope=st.floats(-1e3, 1e3),
+    bend=st.floats(-1e6, 1e6),
+    noise=st.lists(st.floats(-1, 1), min_size=4, max_size=4),
+    scale=st.sampled_from([0.0, 1e-16, 1e-13, 1e-10, 1e-3]),
+    h=st.floats(1e-9, 1e-2),
+    ulps=st.sampled_from([1.0, 16.0, 1e6]),
+    odd=st.booleans(),
+)
+@example(1.0, 2.0, 0.0, [0.0, 0.0, 0.0, 0.0], 0.0, 1e-5, 16.0, False)  # exactly linear
+@example(0.0, 1.0, 0.0, [1.0, -1.0, 1.0, -1.0], 1e-3, 1e-5, 16.0, False)  # loud: the ladder
+@example(0.0, 0.0, 0.0, [1.0, 0.0, 0.0, 0.69], 1e-13, 1e-5, 16.0, False)  # |Δ4| = 48 δ: loud
+def test_the_scalar_first_level_is_the_ladders(f0, slope, bend, noise, scale, h, ulps, odd):
+    # fast mode's one scalar row takes `_quiet_first`, a Python-float copy of the ladder's
+    # first level; the ladder itself (an output of shape (1,) takes the array path) must give
+    # the same numbers bit for bit, whether the level is accepted or the ladder goes on.
+    from gradcheck._engine import numdiff
+
+    def values(offsets):
+        t = offsets  # the displacements themselves (h times the stencil's offsets)
+        cubic = bend * t**3 if odd else bend * t**2
+        wobble = scale * np.resize(np.asarray(noise), t.shape)
+        return f0 + slope * t + cubic + wobble
+
+    def rows(k, offsets):
+        v = values(offsets)
+        return v, np.abs(v) + 1.0
+
+    def rounding(k, mag, slope_):
+        return ulps * 2.2e-16 * np.fmax(mag, slope_)
+
+    def vector_rows(k, offsets):
+        v, m = rows(k, offsets)
+        return v[..., None], m[..., None]
+
+    with np.errstate(all="ignore"):
+        got = numdiff.differentiate(np.array(f0), rows, np.array([h]), rounding, width=4.0)
+        want = numdiff.differentiate(
+            np.array([f0]), vector_rows, np.array([h]), rounding, width=4.0
+        )
+    for name in ("numeric", "truncation", "rounding", "hidden", "kind", "step", "low", "high"):
+        a, b = getattr(got, name), getattr(want, name).reshape(-1)
+        assert np.array_equal(a, b, equal_nan=True), (name, a, b)
+
+
+def test_the_scalar_first_level_is_taken_on_a_quiet_stencil():
+    # the comparison above is vacuous if the scalar path is never taken: on a straight line it
+    # is, and gives the slope
+    from gradcheck._engine import numdiff
+
+    h = 1e-5
+    offsets = h * numdiff.OFFSETS[None]
+    got = numdiff._quiet_first(
+        1.0, 1.0 + 3.0 * offsets, np.ones((1, 4)), h, lambda k, m, s: 1e-15 * m, 4.0
+    )
+    assert got is not None
+    assert got.kind[0] == numdiff.SMOOTH
+    # values ~1 round by ~1.1e-16 each; N's rounding is ~3 x 1.1e-16 / h ~ 3.3e-11: 1e-9 is
+    # 30 times that
+    assert abs(float(got.numeric[0]) - 3.0) < 1e-9

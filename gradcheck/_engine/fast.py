@@ -62,7 +62,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from gradcheck._engine.analytic import Gradient
-from gradcheck._engine.judge import REPORTED, SAFETY, Block, Verdict, judge
+from gradcheck._engine.judge import REPORTED, SAFETY, Block, Verdict, judge_one
 from gradcheck._engine.noise import measured
 from gradcheck._engine.numdiff import (
     CHUNK,
@@ -314,20 +314,7 @@ def _judge_one(
     subgradients: bool = True,
 ) -> Verdict:
     """Judge one scalar derivative, with the analytic side's rounding ``floor`` given."""
-    block = Block(path, shape, dtype, 0, 1)
-    return judge(
-        np.array([[a]]),
-        d,
-        np.ones(1),
-        np.zeros(1),
-        [block],
-        (),
-        ulps=ctx.ulps,
-        rtol=0.0,
-        atol=0.0,
-        a_err=np.array([[floor / SAFETY]]),
-        subgradients=subgradients,
-    )
+    return judge_one(a, d, floor, Block(path, shape, dtype, 0, 1), subgradients=subgradients)
 
 
 def _entry_check(ctx: _Ctx, j: int, i: int, leaf: Leaf) -> Entry:

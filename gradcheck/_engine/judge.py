@@ -24,7 +24,15 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from gradcheck._engine.numdiff import JUMP, KINK, POLE, UNCONVERGED, Differences, FloatArray
+from gradcheck._engine.numdiff import (
+    JUMP,
+    KINK,
+    POLE,
+    SMOOTH,
+    UNCONVERGED,
+    Differences,
+    FloatArray,
+)
 from gradcheck._result import Entry, ParamReport, Status
 
 #: the estimated error of a numeric derivative is multiplied by this before comparing.
@@ -113,6 +121,61 @@ def judge(
         worst=entries,
         worst_ratio=max((e.ratio for e in entries), default=0.0),
         max_rel_error=float(finite_rel.max()) if finite_rel.size else float("nan"),
+    )
+
+
+def judge_one(
+    a: float,
+    d: Differences,
+    floor: float,
+    block: Block,
+    *,
+    subgradients: bool = True,
+) -> Verdict:
+    """`judge` for one scalar derivative (``d`` of shape ``(1, 1)``, one `Block` of one entry)
+    with the analytic side's rounding ``floor`` given (``a_err = floor / SAFETY``; no ``eps_g``,
+    ``rtol`` or ``atol``): fast mode's directions and named entries. The same rule, written
+    for one number in Python floats (`judge`'s array machinery costs more than a tiny f);
+    its ``params`` are empty (fast mode builds its own), everything else is `judge`'s
+    (`tests/test_fast.py` compares the two)."""
+    kind = int(d.kind.item())
+    smooth = kind == SMOOTH
+    numeric, error = float(d.numeric.item()), float(d.error.item())
+    g_scale = abs(a) if smooth else 0.0
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        total = float(np.float64(0.0) * (abs(a) + g_scale)) + SAFETY * (floor / SAFETY)
+        noise = SAFETY * error + total
+        allowed = noise + 0.0 + 0.0 * abs(numeric)
+        diff = abs(a - numeric)
+        rel = 0.0 if diff == 0 else float(np.float64(diff) / (abs(numeric) + g_scale))
+    code = _INCONCLUSIVE
+    if smooth:
+        code = _FAIL if diff > allowed else _PASS
+    slack = total + 0.0 + 0.0 * abs(numeric)
+    low, high = float(d.low.item()), float(d.high.item())
+    if subgradients and kind == KINK and (a < low - slack or a > high + slack):
+        code = _FAIL
+    vacuous = smooth and abs(a) <= noise and abs(numeric) <= noise
+    as_array = np.array([[code]])
+    status, reason = _overall(as_array, d.kind.reshape(1, 1), vacuous, [])
+    entry = Entry(
+        path=block.path,
+        index=tuple(int(i) for i in np.unravel_index(0, block.shape)),
+        analytic=a,
+        numeric=numeric,
+        error=error,
+        allowed=allowed,
+        step=float(d.step.item()),
+        status=_STATUS[code],
+        note=_note(d, 0, 0, code),
+    )
+    return Verdict(
+        status=status,
+        reason=reason,
+        params=(),
+        worst=(entry,),
+        worst_ratio=entry.ratio,
+        max_rel_error=rel if smooth and np.isfinite(rel) else float("nan"),
     )
 
 

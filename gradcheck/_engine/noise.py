@@ -218,14 +218,23 @@ def direction_probe(
     """One random direction over all parameters (entries ±[0.5, 1] of their own scale), with
     its conditioning ``||x ∘ a||₂`` (independent roundings add in quadrature). The direction is
     drawn `~gradcheck._engine.numdiff.CHUNK` entries at a time, each chunk from a random stream
-    of its own (a fixed seed), and regenerated for every point instead of stored."""
+    of its own (a fixed seed), and regenerated for every point instead of stored; when all
+    parameters together hold at most one chunk, the direction is kept (the common small case,
+    where drawing it costs more than f; at most `CHUNK` floats)."""
     rms = [leaf_scale(x) for x in base]
+    keep = sum(x.size for x in base) <= CHUNK
+    kept: dict[int, FloatArray] = {}
 
     def unit(j: int, lo: int, hi: int) -> FloatArray:
+        if j in kept:
+            return kept[j]
         rng = np.random.default_rng(np.random.SeedSequence(0, spawn_key=(j, lo // CHUNK)))
         size = rng.choice([-1.0, 1.0], hi - lo) * rng.uniform(0.5, 1.0, hi - lo)
         x = base[j].reshape(-1)[lo:hi]
-        return np.asarray(size * steps(scales(x, rms[j]), factor * NOISE_STEP), dtype=np.float64)
+        out = np.asarray(size * steps(scales(x, rms[j]), factor * NOISE_STEP), dtype=np.float64)
+        if keep:  # then leaf j is one chunk: lo, hi = 0, its size
+            kept[j] = out
+        return out
 
     def at(k: float) -> list[FloatArray]:
         out = []
@@ -260,7 +269,8 @@ def _probe(
         for k in _OFFSETS:
             vals[k], mag = at(k * scale)
             mags.append(mag)
-        if np.any(_sigma(vals)[1]):
+        first = _sigma(vals)  # the first level's, below (the same values)
+        if np.any(first[1]):
             break
         scale *= 4
     if per_step:  # a coordinate probe: |x_i| times f's slope along it, from f's values
@@ -276,8 +286,8 @@ def _probe(
     open_ = np.ones(shape, dtype=bool)
     previous = np.full(shape, np.inf)
     flat = np.zeros(shape, dtype=bool)
-    for _ in range(PROBE_LEVELS + 1):
-        s, moved_f = _sigma(vals)
+    for level in range(PROBE_LEVELS + 1):
+        s, moved_f = first if level == 0 else _sigma(vals)
         blind = ~moved_f & np.isfinite(previous)  # below f's resolution after a loud level
         quiet = ~moved_f | (NOISE_BOUND * s <= model)
         done = open_ & quiet

@@ -171,6 +171,8 @@ def recheck(
 
 def as_value(v: Any, what: str, scalar: bool) -> FloatArray:
     """f's value as float64, or a typed error saying what f must return."""
+    if isinstance(v, float | np.floating):  # the common scalar (every evaluation): all checks pass
+        return np.array(v, dtype=np.float64)
     if isinstance(v, tuple | list):
         raise InvalidTypeError(
             f"{what} returned a {type(v).__name__} of {len(v)} items; "

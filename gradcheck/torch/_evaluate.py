@@ -70,7 +70,7 @@ class Evaluator:
         """The engine's ``raw``: the loss and its rounding magnitude at one point."""
         with torch.no_grad():
             value, mag = self.loss(self.tensors(xs))
-        return value.cpu().numpy(), mag.cpu().numpy()
+        return _scalar(value), _scalar(mag)
 
     def analytic(self, xs: list[NDArray[Any]]) -> list[NDArray[Any]]:
         """``fn``'s backward at the cotangent: the gradient of the loss, per engine leaf."""
@@ -224,6 +224,21 @@ class _TorchStack:
     def _fallback(self, why: str) -> None:
         self.ev.vmap = False
         self.ev.user.note(f"{why}; perturbed points were evaluated one by one.")
+
+
+#: numpy's scalar type of a 0-d tensor's dtype, where ``.item()`` converts it exactly.
+_SCALARS: dict[torch.dtype, Callable[[float], Any]] = {
+    torch.float64: np.float64,
+    torch.float32: np.float32,
+    torch.float16: np.float16,
+}
+
+
+def _scalar(t: torch.Tensor) -> Any:
+    """A 0-d loss as a numpy scalar of its own dtype (the engine reads f's precision from it):
+    ``.item()`` and a numpy scalar cost ~1 us, ``.cpu().numpy()`` ~9 us, per evaluation."""
+    make = _SCALARS.get(t.dtype)
+    return make(t.item()) if make is not None and t.dim() == 0 else t.cpu().numpy()
 
 
 def _numpy(t: torch.Tensor, g: torch.Tensor | None) -> NDArray[Any]:

@@ -10,6 +10,7 @@ selects a subset; anything else (index tensors, ints, shapes) is passed through 
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -62,7 +63,19 @@ class Call:
     module_slots: dict[str, int]  # an nn.Module's parameters, by name, and their slots
     params: tuple[Param, ...]
 
+    @functools.cached_property
+    def _flat(self) -> bool:
+        """Positional arguments only, none of them a container `_fill` would rebuild."""
+        return (
+            not self.kwargs
+            and not self.module_slots
+            and not any(isinstance(a, dict | list | tuple) for a in self.args)
+        )
+
     def __call__(self, tensors: Sequence[torch.Tensor]) -> Any:
+        if self._flat:  # fn(*tensors and constants): no tree to rebuild
+            args = [tensors[a.k] if isinstance(a, _Slot) else a for a in self.args]
+            return self.fn(*args)
         args = _fill(self.args, tensors)
         kwargs = _fill(self.kwargs, tensors)
         if self.module_slots:
@@ -211,7 +224,8 @@ def to_tensor(arr: NDArray[Any], p: Param, stacked: bool = False) -> torch.Tenso
     """A fresh tensor of ``arr``'s values on ``p``'s device, with ``p``'s layout (per stacked
     item when ``stacked``: a leading axis of independent copies)."""
     shape = tuple(p.tensor.shape)
-    src = torch.tensor(np.asarray(arr), device=p.tensor.device)
+    # a fresh C-ordered copy, shared with torch (torch.tensor's own copy costs ~3x more)
+    src = torch.from_numpy(np.array(arr, order="C")).to(p.tensor.device)
     src = src.reshape((src.shape[0], *shape) if stacked else shape)
     if p.layout is None:
         return src

@@ -66,7 +66,7 @@ class Loss:
             # exactly in floating point, so the same product gives the rounding magnitude
             yr = torch.view_as_real(y.resolve_conj()) if y.is_complex() else y
             prod = self._weight(k, yr.dtype) * yr
-            sums.append((prod.sum(), prod.abs().sum()))
+            sums.append((prod.sum(), torch.linalg.vector_norm(prod, 1)))  # sum |v y|
         value, mag = sums[0]  # `cotangent` keeps at least one output
         for term, size in sums[1:]:
             value, mag = value + term, mag + size
