@@ -63,7 +63,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = ROOT / "article" / "lstm_gradients"
-WORK = ROOT / ".mutants"
+#: this run's copies, verdicts and logs (one directory per process: two campaigns over disjoint
+#: ``--only`` sets can run side by side)
+WORK = ROOT / ".mutants" / f"run-{os.getpid()}"
 
 #: module (relative to lstm_gradients/specs) -> its family's proof files (the registry's first:
 #: its checks are the quickest to fail) and the -k expression that picks the family's cases
@@ -641,9 +643,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.from_log:
         verdicts, not_run = verdicts_from_logs([Path(p) for p in args.from_log], chosen)
     else:
-        WORK.mkdir(exist_ok=True)
+        WORK.mkdir(parents=True, exist_ok=True)
         limits = Limits(args.cpu_limit, args.wall_limit or 4 * args.cpu_limit)
         verdicts = campaign(chosen, killers, args.jobs, limits)
+        shutil.rmtree(WORK, ignore_errors=True)  # kept only when an unmutated module fails
     note = Path(args.note).read_text(encoding="utf-8") if args.note else ""
     text = report(verdicts, not_run, note)
     if args.out:
