@@ -77,7 +77,9 @@ MODULES: dict[str, tuple[tuple[str, ...], str]] = {
     "activations.py": (("test_registry.py", "test_activations.py"), "activations or act."),
     "mlp.py": (("test_registry.py", "test_mlp.py", "test_mlp_deep.py"), "mlp"),
     "rnn.py": (("test_registry.py", "test_rnn.py", "test_rnn_jacobians.py"), "rnn"),
-    "lstm.py": (("test_registry.py", "test_lstm.py", "test_lstm_jacobians.py"), "lstm"),
+    # the Jacobian file first: 4 CPU-s where the registry's LSTM records take 16, and most of
+    # lstm.py's target functions (Jacobians, cell path, PLOT-A) are tested only there
+    "lstm.py": (("test_lstm_jacobians.py", "test_registry.py", "test_lstm.py"), "lstm"),
     "gru.py": (("test_registry.py", "test_gru.py"), "gru"),
     "normalization/layers.py": (
         ("test_registry.py", "test_norm_backward.py", "test_norm_invariants.py"),
@@ -147,6 +149,10 @@ EQUIVALENT: dict[str, str] = {
     "is -1.",
     "rnn.jacobian_norms_by_lag#1": _SQUARE,
     "lstm.lstm_step_backward#12": "The blocks are (N, H): axis=1 is axis=-1.",
+    "lstm.cell_path#2": "`if f.shape[0]` becomes `if f.shape[1]` (L becomes H), and the two "
+    "branches agree wherever the choice changes: numpy's product over an empty axis is 1, so "
+    "diag(prod(f, axis=0)) is I_H when L = 0, and both branches give the (0, 0) float array "
+    "when H = 0 (checked for (L, H) = (0, 1), (0, 3), (0, 0), (2, 0)).",
     "gru.gru_step_backward#20": "The blocks are (N, H): axis=1 is axis=-1.",
     "gru.gru_step_backward#25": "The blocks are (H, H): axis=1 is axis=-1.",
     "gru.state_jacobian#2": "Only the text of the ValueError for a bad (k, t) changes.",
