@@ -589,7 +589,10 @@ def verdicts_from_logs(
             m = _LINE.match(line)
             if not m or m[1] not in by_id or by_id[m[1]].description != m[2]:
                 continue
-            v = Verdict(by_id[m[1]], m[3], float(m[5]), m[4])
+            killed_by, undecided = m[3], m[4]
+            if killed_by and killed_by.endswith(" (timeout)"):  # the wall clock of old runs
+                killed_by, undecided = None, f"{killed_by}: wall-clock time, not a verdict"
+            v = Verdict(by_id[m[1]], killed_by, float(m[5]), undecided)
             if not v.undecided or m[1] not in seen or seen[m[1]].undecided:
                 seen[m[1]] = v
     return [seen[m.id] for m in chosen if m.id in seen], [m for m in chosen if m.id not in seen]
