@@ -1,6 +1,6 @@
 """Mutation testing of the specs' backward, Jacobian and gradient-derived functions (issue 12.3).
 
-    python -m tools.mutation [--jobs 2] [--only rnn] [--out docs/mutation.md] [--timeout 300]
+    python -m tools.mutation [--jobs 2] [--only rnn] [--out docs/mutation.md] [--cpu-limit 300]
 
 (or ``tox -e mutation``). Not part of the default test run: a campaign takes tens of minutes.
 
@@ -13,9 +13,25 @@ moved by one, a unary minus dropped.
 
 How a mutant is judged: the package ``lstm_gradients`` is copied to ``.mutants/<n>/``, the one
 file is replaced by its mutated source, and each *killer* runs against that copy (first on
-``PYTHONPATH``, so it shadows the installed package). A killer that exits non-zero, or runs
-past ``--timeout``, kills the mutant; the next killers are then skipped. A mutant no killer
-kills *survives*.
+``PYTHONPATH``, so it shadows the installed package). A killer that fails kills the mutant; the
+next killers are then skipped. A mutant no killer kills *survives*.
+
+What counts as a kill, and what is no verdict at all (so that neither a busy machine nor a
+broken set-up can move a mutant between "killed" and "survived"):
+
+- pytest's exit status 1 (a test failed) or 2 (collection failed: the mutant broke an import
+  or a parametrisation) kills; 0 and 5 (no test selected) pass. A plain command kills by any
+  non-zero status.
+- Time is *CPU* time, not wall time: each killer runs under ``RLIMIT_CPU`` = ``--cpu-limit``
+  seconds (default 300; the unmutated families need 10–50 CPU-s). A killer that spends them all
+  (an infinite loop, an iteration that no longer converges) kills, reported as "(CPU limit)".
+  CPU seconds a process spends do not grow when other processes compete for the cores, so an
+  overloaded machine cannot turn a survivor into a kill by time.
+- Anything else is *undecided*, neither killed nor survived: the wall-clock backstop
+  (``--wall-limit``, default 4 × the CPU limit: a killer blocked without computing), pytest's
+  3 (internal error) and 4 (usage error), a signal other than the CPU limit's, a worker that
+  died without a verdict. The report lists undecided mutants under "Not judged" with the
+  reason, and ``--only`` re-runs them. So a kill cannot become a survivor by time either.
 
 Killers are pluggable: `KILLERS` is a list of `Killer` records, each a command (argv with
 ``{tests}`` standing for the copy's ``proofs`` directory and ``{k}`` for the family's ``-k``
@@ -34,8 +50,10 @@ import argparse
 import ast
 import os
 import re
+import resource
 import shlex
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -45,15 +63,23 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = ROOT / "article" / "lstm_gradients"
-WORK = ROOT / ".mutants"
+#: this run's copies, verdicts and logs (one directory per process: two campaigns over disjoint
+#: ``--only`` sets can run side by side)
+WORK = ROOT / ".mutants" / f"run-{os.getpid()}"
 
 #: module (relative to lstm_gradients/specs) -> its family's proof files (the registry's first:
 #: its checks are the quickest to fail) and the -k expression that picks the family's cases
 MODULES: dict[str, tuple[tuple[str, ...], str]] = {
+    # σ' itself (activations.sigmoid_prime and tanh_prime call it; every RNN/LSTM/GRU backward
+    # takes its gate derivatives from there): judged by the activations family, whose tests
+    # compare σ' and tanh' with FD, a 40-digit reference and the output forms
+    "_elementwise.py": (("test_registry.py", "test_activations.py"), "activations or act."),
     "activations.py": (("test_registry.py", "test_activations.py"), "activations or act."),
     "mlp.py": (("test_registry.py", "test_mlp.py", "test_mlp_deep.py"), "mlp"),
     "rnn.py": (("test_registry.py", "test_rnn.py", "test_rnn_jacobians.py"), "rnn"),
-    "lstm.py": (("test_registry.py", "test_lstm.py", "test_lstm_jacobians.py"), "lstm"),
+    # the Jacobian file first: 4 CPU-s where the registry's LSTM records take 16, and most of
+    # lstm.py's target functions (Jacobians, cell path, PLOT-A) are tested only there
+    "lstm.py": (("test_lstm_jacobians.py", "test_registry.py", "test_lstm.py"), "lstm"),
     "gru.py": (("test_registry.py", "test_gru.py"), "gru"),
     "normalization/layers.py": (
         ("test_registry.py", "test_norm_backward.py", "test_norm_invariants.py"),
@@ -123,6 +149,10 @@ EQUIVALENT: dict[str, str] = {
     "is -1.",
     "rnn.jacobian_norms_by_lag#1": _SQUARE,
     "lstm.lstm_step_backward#12": "The blocks are (N, H): axis=1 is axis=-1.",
+    "lstm.cell_path#2": "`if f.shape[0]` becomes `if f.shape[1]` (L becomes H), and the two "
+    "branches agree wherever the choice changes: numpy's product over an empty axis is 1, so "
+    "diag(prod(f, axis=0)) is I_H when L = 0, and both branches give the (0, 0) float array "
+    "when H = 0 (checked for (L, H) = (0, 1), (0, 3), (0, 0), (2, 0)).",
     "gru.gru_step_backward#20": "The blocks are (N, H): axis=1 is axis=-1.",
     "gru.gru_step_backward#25": "The blocks are (H, H): axis=1 is axis=-1.",
     "gru.state_jacobian#2": "Only the text of the ValueError for a bad (k, t) changes.",
@@ -138,8 +168,9 @@ EQUIVALENT: dict[str, str] = {
 @dataclass(frozen=True)
 class Verdict:
     mutant: Mutant
-    killed_by: str | None  # None: survived
+    killed_by: str | None  # None: survived (or undecided)
     seconds: float
+    undecided: str | None = None  # why there is no verdict (then killed_by is None)
 
 
 @dataclass(frozen=True)
@@ -274,8 +305,15 @@ def _argv(killer: Killer, base: Path, module: str) -> list[str]:
     return out
 
 
+def _limit_cpu(seconds: float) -> None:
+    """In a killer's process: SIGXCPU after ``seconds`` of CPU time (SIGKILL 10 s later)."""
+    soft = max(1, int(seconds))
+    resource.setrlimit(resource.RLIMIT_CPU, (soft, soft + 10))
+
+
 def _wait(pid: int, timeout: float) -> int | None:
-    """The exit status of child ``pid``, or None (and the child killed) after ``timeout`` s."""
+    """The exit status of child ``pid``, or None (and the child killed) after ``timeout`` s of
+    wall time."""
     deadline = time.monotonic() + timeout
     while True:
         done, status = os.waitpid(pid, os.WNOHANG)
@@ -288,11 +326,18 @@ def _wait(pid: int, timeout: float) -> int | None:
         time.sleep(0.2)
 
 
-def _run_pytest(argv: list[str], base: Path, log: Path, timeout: float) -> int | None:
+@dataclass(frozen=True)
+class Limits:
+    cpu: float  # CPU seconds per killer: spending them all kills
+    wall: float  # wall seconds per killer: reaching them leaves the mutant undecided
+
+
+def _run_pytest(argv: list[str], base: Path, log: Path, limits: Limits) -> int | None:
     pid = os.fork()
     if pid == 0:  # the child: the mutated copy first on the path, pytest in-process
         code = 99
         try:
+            _limit_cpu(limits.cpu)
             fd = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_APPEND)
             os.dup2(fd, 1)
             os.dup2(fd, 2)
@@ -308,36 +353,60 @@ def _run_pytest(argv: list[str], base: Path, log: Path, timeout: float) -> int |
             sys.stdout.flush()
             sys.stderr.flush()
             os._exit(code)
-    return _wait(pid, timeout)
+    return _wait(pid, limits.wall)
 
 
-def _run_command(argv: list[str], base: Path, log: Path, timeout: float) -> int | None:
+def _run_command(argv: list[str], base: Path, log: Path, limits: Limits) -> int | None:
     env = {**os.environ, "PYTHONPATH": str(base)}
     with log.open("a") as out:
         try:
             return subprocess.run(
-                argv, cwd=ROOT, env=env, stdout=out, stderr=out, timeout=timeout, check=False
+                argv,
+                cwd=ROOT,
+                env=env,
+                stdout=out,
+                stderr=out,
+                timeout=limits.wall,
+                check=False,
+                preexec_fn=lambda: _limit_cpu(limits.cpu),
             ).returncode
         except subprocess.TimeoutExpired:
             return None
 
 
+_CPU_SIGNALS = (-signal.SIGXCPU, -signal.SIGKILL)  # the soft and the hard RLIMIT_CPU
+
+
+def _outcome(killer: Killer, code: int | None, limits: Limits) -> str | None:
+    """``"killed:NAME"``, ``"undecided:WHY"``, or None (the killer passed): the rules of the
+    module's docstring."""
+    if code is None:
+        return f"undecided:{killer.name} reached the wall-clock limit ({limits.wall:.0f} s)"
+    if code in _CPU_SIGNALS:
+        return f"killed:{killer.name} (CPU limit)"
+    if code in (0, 5):  # 5: pytest selected no test, which proves nothing either way
+        return None
+    if not killer.pytest and code > 0:
+        return f"killed:{killer.name}"
+    if killer.pytest and code in (1, 2):  # a test failed; collection failed
+        return f"killed:{killer.name}"
+    return f"undecided:{killer.name} ended with status {code} (not a test failure)"
+
+
 def judge(
-    n: int, mutant: Mutant, killers: list[Killer], timeout: float, keep_log: Path | None = None
-) -> str | None:
-    """The name of the killer that kills ``mutant`` (" (timeout)" appended if by time), or None.
-    ``keep_log``: where to copy the killers' output before the copy is removed."""
+    n: int, mutant: Mutant, killers: list[Killer], limits: Limits, keep_log: Path | None = None
+) -> str:
+    """``"killed:NAME"`` (the first killer that kills ``mutant``), ``"undecided:WHY"``, or ``""``
+    (survived). ``keep_log``: where to copy the killers' output before the copy is removed."""
     base = _overlay(n, mutant)
     log = base / "log.txt"
     try:
         for killer in killers:
             run = _run_pytest if killer.pytest else _run_command
-            code = run(_argv(killer, base, mutant.module), base, log, timeout)
-            if code is None:
-                return f"{killer.name} (timeout)"
-            if code not in (0, 5):  # 5: pytest selected no test, which proves nothing either way
-                return killer.name
-        return None
+            code = run(_argv(killer, base, mutant.module), base, log, limits)
+            if (outcome := _outcome(killer, code, limits)) is not None:
+                return outcome
+        return ""
     finally:
         if keep_log is not None and log.exists():
             shutil.copy(log, keep_log)
@@ -366,17 +435,17 @@ def _prepare() -> None:
 
 
 def campaign(
-    chosen: list[Mutant], killers: list[Killer], jobs: int, timeout: float
+    chosen: list[Mutant], killers: list[Killer], jobs: int, limits: Limits
 ) -> list[Verdict]:
     """The quick pass over every mutant (and the unmutated modules), then the ci pass over the
-    survivors (`QUICK`, `CONFIRM`)."""
+    survivors (`QUICK`, `CONFIRM`). An undecided mutant of the quick pass stays undecided."""
     _prepare()
-    first = _pass(chosen, killers, jobs, timeout, QUICK[0], check_originals=True)
-    again = [v.mutant for v in first if not v.killed_by]
+    first = _pass(chosen, killers, jobs, limits, QUICK[0], check_originals=True)
+    again = [v.mutant for v in first if not v.killed_by and not v.undecided]
     if not again:
         return first
     print(f"{len(again)} survivors of the quick pass: judged again under ci settings", flush=True)
-    confirmed = {v.mutant.id: v for v in _pass(again, killers, jobs, timeout, CONFIRM[0])}
+    confirmed = {v.mutant.id: v for v in _pass(again, killers, jobs, limits, CONFIRM[0])}
     return [confirmed.get(v.mutant.id, v) for v in first]
 
 
@@ -384,7 +453,7 @@ def _pass(
     chosen: list[Mutant],
     killers: list[Killer],
     jobs: int,
-    timeout: float,
+    limits: Limits,
     profile: str,
     check_originals: bool = False,
 ) -> list[Verdict]:
@@ -406,28 +475,41 @@ def _pass(
             pid = os.fork()
             if pid == 0:
                 log = WORK / f"{n}.log" if m.function == "(unmutated)" else None
-                killed_by = judge(n, m, killers, timeout, keep_log=log)
-                (WORK / f"{n}.verdict").write_text(killed_by or "", encoding="utf-8")
-                os._exit(0)
+                outcome = "undecided:the worker raised"
+                try:
+                    outcome = judge(n, m, killers, limits, keep_log=log)
+                finally:
+                    (WORK / f"{n}.verdict").write_text(outcome, encoding="utf-8")
+                    os._exit(0)
             running[pid] = (n, m, time.monotonic())
         pid, _ = os.wait()
         n, m, started = running.pop(pid)
         path = WORK / f"{n}.verdict"
-        text = path.read_text(encoding="utf-8") if path.exists() else "worker crashed"
+        text = path.read_text(encoding="utf-8") if path.exists() else "undecided:worker crashed"
         path.unlink(missing_ok=True)
-        v = Verdict(m, text or None, time.monotonic() - started)
+        kind, _, what = text.partition(":")
+        seconds = time.monotonic() - started
+        v = Verdict(
+            m, what if kind == "killed" else None, seconds, what if kind == "undecided" else None
+        )
         if m.function == "(unmutated)":
-            if v.killed_by:
+            if v.killed_by or v.undecided:
                 for other in running:
                     os.kill(other, 9)
                 raise SystemExit(
-                    f"the unmutated {m.module} fails the killer {v.killed_by!r}: see "
+                    f"the unmutated {m.module} fails: {v.killed_by or v.undecided}; see "
                     f"{WORK / f'{n}.log'} (a suite that fails on the original kills nothing)"
                 )
             print(f"the unmutated {m.module} passes every killer ({v.seconds:.0f} s)", flush=True)
             continue
         verdicts.append(v)
-        state = f"killed by {v.killed_by}" if v.killed_by else "SURVIVED"
+        state = (
+            f"killed by {v.killed_by}"
+            if v.killed_by
+            else f"UNDECIDED ({v.undecided})"
+            if v.undecided
+            else "SURVIVED"
+        )
         print(
             f"[{len(verdicts)}/{len(chosen)}] {m.id} ({m.description}): {state}, {v.seconds:.0f} s",
             flush=True,
@@ -435,40 +517,49 @@ def _pass(
     return sorted(verdicts, key=lambda v: chosen.index(v.mutant))
 
 
-def report(verdicts: list[Verdict], not_judged: list[Mutant]) -> str:
-    equivalent = [v for v in verdicts if v.mutant.id in EQUIVALENT]
-    counted = [v for v in verdicts if v.mutant.id not in EQUIVALENT]
+def report(verdicts: list[Verdict], not_run: list[Mutant], note: str = "") -> str:
+    """The markdown of ``docs/mutation.md``. ``verdicts``: every mutant run (undecided ones
+    included, listed as not judged with the reason); ``not_run``: the mutants no run reached;
+    ``note``: a paragraph on the campaign (date, machine, runs merged)."""
+    decided = [v for v in verdicts if not v.undecided]
+    undecided = [v for v in verdicts if v.undecided]
+    equivalent = [v for v in decided if v.mutant.id in EQUIVALENT]
+    counted = [v for v in decided if v.mutant.id not in EQUIVALENT]
     killed = [v for v in counted if v.killed_by]
     survivors = [v for v in counted if not v.killed_by]
     score = 100.0 * len(killed) / max(1, len(counted))
-    functions = {(v.mutant.module, v.mutant.function) for v in verdicts}
-    modules = {v.mutant.module for v in verdicts}
+    every = [v.mutant for v in verdicts] + not_run
+    functions = {(m.module, m.function) for m in every}
+    modules = {m.module for m in every}
     lines = [
         "# Mutation score of the specs",
         "",
         "Written by `python -m tools.mutation` (`tox -e mutation`); the method is in that "
         "module's docstring.",
         "",
-        f"- mutants: {len(verdicts)} in {len(functions)} functions of {len(modules)} modules",
+        f"- mutants: {len(every)} in {len(functions)} functions of {len(modules)} modules; "
+        f"judged: {len(decided)}, not judged: {len(undecided) + len(not_run)}",
         f"- equivalent (listed below, with the reason): {len(equivalent)}",
         f"- killed: {len(killed)} of {len(counted)} non-equivalent: **{score:.1f} %**",
         f"- survivors: {len(survivors)}",
         f"- killers, in order: {', '.join(k.name for k in KILLERS)}; every mutant under a quick "
         f"profile ({QUICK[1]} examples), the survivors again under ci settings ({CONFIRM[1]})",
-        "",
-        "## Survivors",
-        "",
     ]
+    if note:
+        lines += ["", note.strip()]
+    lines += ["", "## Survivors", ""]
     lines += [f"- `{v.mutant.id}` line {v.mutant.line}: {v.mutant.description}" for v in survivors]
     lines += ["", "## Equivalent mutants", ""]
     lines += [
         f"- `{v.mutant.id}` line {v.mutant.line}: {v.mutant.description}. {EQUIVALENT[v.mutant.id]}"
         for v in equivalent
     ]
-    if not_judged:
-        functions_left = sorted({f"{m.module}:{m.function}" for m in not_judged})
-        lines += ["", f"## Not judged ({len(not_judged)} mutants)", ""]
-        lines += [f"- `{f}`" for f in functions_left]
+    if undecided or not_run:
+        lines += ["", f"## Not judged ({len(undecided) + len(not_run)} mutants)", ""]
+        lines += [f"- `{v.mutant.id}`: {v.undecided}" for v in undecided]
+        lines += [
+            f"- `{f}`: not run" for f in sorted({f"{m.module}:{m.function}" for m in not_run})
+        ]
     lines += ["", "## Killed, by killer", ""]
     by: dict[str, int] = {}
     for v in killed:
@@ -477,21 +568,34 @@ def report(verdicts: list[Verdict], not_judged: list[Mutant]) -> str:
     return "\n".join(lines) + "\n"
 
 
-_LINE = re.compile(r"^\[\d+/\d+\] (\S+) \(.*\): (?:killed by (.*)|SURVIVED), (\d+) s$")
+_LINE = re.compile(
+    r"^\[\d+/\d+\] (\S+) \((.*)\): "
+    r"(?:killed by (.*)|UNDECIDED \((.*)\)|SURVIVED), (\d+) s$"
+)
 
 
 def verdicts_from_logs(
     logs: list[Path], chosen: list[Mutant]
 ) -> tuple[list[Verdict], list[Mutant]]:
     """The verdicts printed by earlier runs (their progress lines) for the mutants ``chosen``,
-    and the chosen mutants no log has a verdict for (the report lists them as not judged)."""
-    seen: dict[str, tuple[str | None, float]] = {}
+    and the chosen mutants no log has a verdict for (the report lists them as not judged).
+    Later lines win, except that an undecided line does not undo a verdict. A line counts only
+    if its mutation (the description) is the one the mutant id names today: a function edited
+    since the log may have renumbered its mutants."""
+    seen: dict[str, Verdict] = {}
+    by_id = {m.id: m for m in chosen}
     for log in logs:
         for line in log.read_text(encoding="utf-8").splitlines():
-            if m := _LINE.match(line):
-                seen[m[1]] = (m[2], float(m[3]))
-    judged = [Verdict(m, *seen[m.id]) for m in chosen if m.id in seen]
-    return judged, [m for m in chosen if m.id not in seen]
+            m = _LINE.match(line)
+            if not m or m[1] not in by_id or by_id[m[1]].description != m[2]:
+                continue
+            killed_by, undecided = m[3], m[4]
+            if killed_by and killed_by.endswith(" (timeout)"):  # the wall clock of old runs
+                killed_by, undecided = None, f"{killed_by}: wall-clock time, not a verdict"
+            v = Verdict(by_id[m[1]], killed_by, float(m[5]), undecided)
+            if not v.undecided or m[1] not in seen or seen[m[1]].undecided:
+                seen[m[1]] = v
+    return [seen[m.id] for m in chosen if m.id in seen], [m for m in chosen if m.id not in seen]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -500,7 +604,22 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--jobs", type=int, default=2, help="mutants judged in parallel")
     parser.add_argument("--only", default="", help="a regex on mutant ids (e.g. 'gru|rnn')")
-    parser.add_argument("--timeout", type=float, default=300.0, help="seconds per killer")
+    parser.add_argument(
+        "--cpu-limit",
+        type=float,
+        default=300.0,
+        help="CPU seconds per killer; a killer that spends them all kills the mutant",
+    )
+    parser.add_argument(
+        "--wall-limit",
+        type=float,
+        default=0.0,
+        help="wall seconds per killer (default 4 × --cpu-limit); reaching them leaves the mutant "
+        "undecided, never killed",
+    )
+    parser.add_argument(
+        "--note", default="", metavar="FILE", help="a markdown paragraph on the campaign"
+    )
     parser.add_argument("--out", default="docs/mutation.md", help="the report ('' for none)")
     parser.add_argument("--list", action="store_true", help="list the mutants and stop")
     parser.add_argument(
@@ -529,18 +648,21 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{m.id:50s} line {m.line}: {m.description}")
         print(f"{len(chosen)} mutants")
         return 0
-    not_judged: list[Mutant] = []
+    not_run: list[Mutant] = []
     if args.from_log:
-        verdicts, not_judged = verdicts_from_logs([Path(p) for p in args.from_log], chosen)
+        verdicts, not_run = verdicts_from_logs([Path(p) for p in args.from_log], chosen)
     else:
-        WORK.mkdir(exist_ok=True)
-        verdicts = campaign(chosen, killers, args.jobs, args.timeout)
-    text = report(verdicts, not_judged)
+        WORK.mkdir(parents=True, exist_ok=True)
+        limits = Limits(args.cpu_limit, args.wall_limit or 4 * args.cpu_limit)
+        verdicts = campaign(chosen, killers, args.jobs, limits)
+        shutil.rmtree(WORK, ignore_errors=True)  # kept only when an unmutated module fails
+    note = Path(args.note).read_text(encoding="utf-8") if args.note else ""
+    text = report(verdicts, not_run, note)
     if args.out:
         (ROOT / args.out).write_text(text, encoding="utf-8")
     print(text)
-    survivors = [v for v in verdicts if not v.killed_by and v.mutant.id not in EQUIVALENT]
-    return 1 if survivors else 0
+    open_ = [v for v in verdicts if not v.killed_by and v.mutant.id not in EQUIVALENT]
+    return 1 if open_ or not_run else 0  # a survivor, or a mutant without a verdict
 
 
 if __name__ == "__main__":

@@ -311,6 +311,25 @@ def test_detached_cell_unroll_jacobian_is_the_diagonal_forget_product(p):
     assert_pass(res)
 
 
+@pytest.mark.proves("LSTM-6")
+@pytest.mark.parametrize("H", [1, 2, 5])
+def test_the_cell_path_over_no_step_is_the_identity(H):
+    """LSTM-6 at lag L = 0 (k = t): P_{t,t} is the empty product, I, the Jacobian of the
+    unroll over no step, which returns c_k itself (PLOT-A's cell curve starts there). Exact:
+    no rounding enters an empty product or an unroll that computes nothing."""
+    rng = np.random.default_rng(H)
+    c, W_x, W_h = (
+        rng.standard_normal(H),
+        rng.standard_normal((2, 4 * H)),
+        rng.standard_normal((H, 4 * H)),
+    )
+    no_step = detached_cell_unroll(c, np.empty((0, 2)), np.empty((0, H)), W_x, W_h, np.zeros(4 * H))
+    assert np.array_equal(no_step, c)
+    P = cell_path(np.empty((0, H)))
+    assert P.shape == (H, H)
+    assert np.array_equal(P, np.eye(H))
+
+
 @pytest.mark.proves("LSTM-6", "ERR-15", "ERR-16")
 @given(p=lstm_problems(N=(1, 1), T=(1, 30), H=(1, 5), rho=(0.1, 3.0), b_f=(-5.0, 10.0)))
 @example(p=tiny_lstm(T=30, H=2)).via("long lag")
@@ -478,6 +497,7 @@ def test_plot_a_curves_are_the_jacobian_product_and_cell_path_norms(p):
     full, cell = jacobian_norms_by_lag(x, h0, c0, *p.weights)
     hs, _ = states(p)
     f = np.stack([gates(x[j], hs[j], *p.weights)[1] for j in range(T)])
+    assert full.shape == cell.shape == (T + 1,)  # one entry per lag 0 … T, no more
     assert full[0] == cell[0] == 1.0
     for L in range(1, T + 1):
         ref = np.linalg.norm(state_jacobian(x, h0, c0, *p.weights, T, T - L), 2)
