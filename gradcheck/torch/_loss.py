@@ -114,6 +114,14 @@ def cotangent(call: Call, tensors: Sequence[torch.Tensor], seed: int) -> tuple[L
             "fn returned no floating-point or complex tensor: there is no gradient to check."
         )
     keep = tuple(k for k, y in enumerate(every) if y.requires_grad)
+    low = [k for k in keep if every[k].dtype == torch.bfloat16]
+    if low:
+        raise InvalidTypeError(
+            f"fn returned bfloat16 output(s) {low}: gradcheck differences f in numpy, which has "
+            "no bfloat16, and bfloat16 rounds at 2**-8 relative, a staircase finite differences "
+            "cannot tell from a slope. Check fn where it computes in float32 or float64 (e.g. "
+            "the same op with float32 or float64 inputs)."
+        )
     if not keep:
         raise InvalidTypeError(
             "no output of fn requires grad: autograd declares them all non-differentiable "
