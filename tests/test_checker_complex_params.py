@@ -7,7 +7,7 @@ import doctest
 
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 import gradcheck
@@ -69,9 +69,24 @@ def test_the_worked_example_of_the_convention_runs_as_written():
 @pytest.mark.parametrize("family", FAMILIES, ids=lambda f: f.__name__)
 @pytest.mark.parametrize("mode", ["full", "fast"])
 @given(seed=seeds, n=st.integers(1, 6), s=scales, dtype=cdtypes)
+@example(seed=11026, n=1, s=1e-3, dtype=np.complex64)
 def test_exact_complex_gradients_pass(family, mode, seed, n, s, dtype):
     f, grad, params = family(np.random.default_rng(seed), n, s, dtype)
     res = gradcheck.check_grad(f, grad, params, mode=mode, seed=seed)
+    if res.status == "inconclusive" and mode == "full":
+        # Vacuous, and rightly: in complex64 a part of z that is ~1e-3 of the other (a normal
+        # tail, ~1e-4 per example) has a gradient below float32's rounding of the other part's
+        # (_log_modulus, seed=11026, n=1, s=1e-3: Re 0.07 against Im -138, allowed 1.03;
+        # 20-seed soak, dev seed 140). Vacuous is the only inconclusive verdict allowed here:
+        # that parameter's every entry lies within its allowed error of 0.
+        assert "vacuous" in str(res), res
+        for p in res.params:
+            if p.status == "inconclusive":
+                assert p.analytic is not None
+                assert p.allowed is not None
+                assert np.all(np.abs(p.analytic) <= p.allowed), res
+                assert np.all(np.abs(p.numeric) <= p.allowed), res
+        return
     assert res.status == "pass", res
 
 
