@@ -113,6 +113,7 @@ def test_html_escapes_every_quoted_string(text):
 @example(text="`tick` and ``double``")
 @example(text="``<script>`")  # found by Hypothesis: unequal backtick runs are not a code span
 @example(text="$<script>$")  # found by Hypothesis: math spans must not carry raw HTML
+@example(text="~~~")  # found by Hypothesis: a tilde fence must not swallow the report
 def test_markdown_escapes_every_quoted_string(text):
     doc, nodeid = _doc(text)
     md = render_markdown(doc)
