@@ -149,6 +149,7 @@ EQUIVALENT: dict[str, str] = {
     "is -1.",
     "rnn.jacobian_norms_by_lag#1": _SQUARE,
     "lstm.lstm_step_backward#12": "The blocks are (N, H): axis=1 is axis=-1.",
+    "lstm.peephole_step_backward#15": "The blocks are (N, H): axis=1 is axis=-1.",
     "lstm.cell_path#2": "`if f.shape[0]` becomes `if f.shape[1]` (L becomes H), and the two "
     "branches agree wherever the choice changes: numpy's product over an empty axis is 1, so "
     "diag(prod(f, axis=0)) is I_H when L = 0, and both branches give the (0, 0) float array "
