@@ -356,9 +356,11 @@ def unpool_routing(s: Sample) -> NDArray[np.int64]:
     return np.asarray(out.to(torch.float64).numpy()).ravel().astype(np.int64) - 1
 
 
-def _unpool_overwritten(s: Sample) -> set[int]:
-    """Flat indices of the inputs no output entry holds (overwritten at a duplicate index)."""
-    return set(range(s.inputs[0].numel())) - set(unpool_routing(s).tolist())
+def _unpool_overwritten(s: Sample, routing: NDArray[np.int64] | None = None) -> set[int]:
+    """Flat indices of the inputs no output entry holds (overwritten at a duplicate index);
+    ``routing``: `unpool_routing` of ``s``, when already read."""
+    held = unpool_routing(s) if routing is None else routing
+    return set(range(s.inputs[0].numel())) - set(held.tolist())
 
 
 def max_unpool_evidence() -> list[str]:
@@ -384,7 +386,7 @@ def max_unpool_evidence() -> list[str]:
         exact = np.zeros(x.numel())
         np.add.at(exact, routing[held], v.numpy().ravel()[held])
         diff = np.abs(g.numpy().ravel() - exact)
-        lost = sorted(_unpool_overwritten(s))
+        lost = sorted(_unpool_overwritten(s, routing))
         others = [j for j in range(x.numel()) if j not in lost]
         lines.append(
             f"{s.name}: {len(lost)} of {x.numel()} inputs overwritten; torch's backward - exact: "
