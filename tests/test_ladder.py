@@ -407,3 +407,50 @@ def test_the_scalar_first_level_is_taken_on_a_quiet_stencil():
     # values ~1 round by ~1.1e-16 each; N's rounding is ~3 x 1.1e-16 / h ~ 3.3e-11: 1e-9 is
     # 30 times that
     assert abs(float(got.numeric[0]) - 3.0) < 1e-9
+
+
+# --- a loss near 0 made of O(1) terms: every coordinate sees f's rounding ---------------
+
+
+def _residual_loss(x, d, V, w):
+    """E = ½ (ŷ - y)² with ŷ = σ(w · σ(V x)) ~ 0.5 and y = ŷ(V0) - d: E ~ d²/2, while ŷ and y
+    carry roundings of eps |ŷ| ~ 1e-16, so E's rounding is ~ d 1e-16, not eps E."""
+    y = sp.expit(w @ sp.expit(V @ x)) - d
+
+    def E(V):
+        return float(0.5 * (sp.expit(w @ sp.expit(V @ x)) - y) ** 2)
+
+    def grad(V):
+        b = sp.expit(V @ x)
+        yhat = sp.expit(w @ b)
+        g = (yhat - y) * yhat * (1 - yhat)
+        return np.outer(g * w * b * (1 - b), x)
+
+    return E, grad
+
+
+@given(seed=seeds, log_d=st.floats(-4, -2))
+@example(seed=0, log_d=-3.0)  # before the fix: entries of V named "jump"
+def test_a_loss_near_0_made_of_O1_terms_checks_every_entry(seed, log_d):
+    # Found by the 20-seed soak (dev seed 130, test_mlp's index formulas): E = 6.4e-7 from
+    # ŷ ≈ y ≈ 0.56. The noise probes of V measured σ = 3e-20 to 8e-20, 10-20 times
+    # ulps eps |E| = 4.6e-21, yet each was quiet against its own coordinate's model (which
+    # holds |x_i ∂_i E| ~ 3e-5); with no floor, the entries of V that move E least never found
+    # a quiet stencil at 4.6e-21 and were named "jump". Quiet probes' σ is now the leaf's floor.
+    rng = np.random.default_rng(seed)
+    x, V, w = rng.uniform(0, 0.3, 3), rng.standard_normal((5, 3)), rng.standard_normal(5)
+    E, grad = _residual_loss(x, 10.0**log_d, V, w)
+    ok = gradcheck.check_grad(E, grad, V)
+    assert ok.status == "pass", ok
+    # power, deterministic: the planted run's allowed error A is the same (f alone sets steps
+    # and bounds; ulps eps_g |a| moves it by 1e-14 relative), and |a + 2A - N| >= 2A - |a - N|
+    # > A, so an error of 2A in the entry that moves E least fails
+    i = np.unravel_index(np.argmin(np.abs(V * grad(V))), V.shape)
+    allowed = float(ok.params[0].allowed[i])
+
+    def wrong(V):
+        g = grad(V)
+        g[i] += 2 * allowed
+        return g
+
+    assert gradcheck.check_grad(E, wrong, V).status == "fail"

@@ -32,8 +32,12 @@ abstains. A floor that is too large costs power, never a false alarm: a stencil 
 below the first level, or any stencil of a noisy f, must be confirmed by the next level
 (`gradcheck._engine.numdiff.differentiate`).
 
-**Locality.** f is noisy only when a strict majority of the probes that moved f are noisy;
-the floor is then 3 times their median σ, and exactly 0 otherwise. A leaf none of whose probes
+**Locality.** f is noisy when a strict majority of the probes that moved f are noisy; the
+floor is then 3 times their median σ, and otherwise 3 times the median σ of the quiet probes
+(a probe is quiet against the model of its own coordinate, whose conditioning
+:math:`|x_i \partial_i f|` can hide a rounding of f that every other coordinate of the leaf
+sees: a loss near 0 made of O(1) terms; a floor within the model changes nothing, and a
+loud minority, a kink, never enters it). A leaf none of whose probes
 moved f at all (its effect below f's resolution) measured nothing; its floor is the rounding
 model of f's own values (`grid_floor`), not a floor borrowed from another leaf: the other
 leaf may be a single coordinate whose kink reads as noise (found by the thorough zoo: a
@@ -149,11 +153,15 @@ def _floor(prob: Problem, probes: list[Gauged]) -> tuple[FloatArray, float, bool
     used = np.array([p[1] for p in found])
     loud = np.array([p[2] for p in found])
     noisy = 2 * loud.sum(axis=0) > used.sum(axis=0)
-    floor = np.where(noisy, NOISE_BOUND * _median(sigma, used), 0.0)
+    # quiet probes are quiet against THEIR coordinates' model (|x_i ∂_i f| in it), yet their σ
+    # is f's rounding, which every coordinate of the leaf sees (a loss near 0 made of O(1)
+    # terms: σ 10-20 times ulps eps |f|, dev seed 130): they set the floor too, without the
+    # loud minority (a kink is one loud probe among quiet ones)
+    floor = NOISE_BOUND * np.where(noisy, _median(sigma, used), _median(sigma, used & ~loud))
     floor = np.asarray(floor, dtype=np.float64).reshape(shape)
     scale = np.fmax(np.abs(prob.f0), prob.mag0)
     with np.errstate(invalid="ignore", divide="ignore"):
-        ratio = np.where(floor > 0, floor / scale, 0.0)
+        ratio = np.where(noisy & (floor > 0), floor / scale, 0.0)
     return floor, float(np.max(ratio)) if ratio.size else 0.0, bool(np.any(used))
 
 

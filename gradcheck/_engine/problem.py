@@ -56,7 +56,7 @@ class Problem:
     mag0: FloatArray  # f's rounding magnitude at the base point
     calls: list[int]
     floors: list[FloatArray]  # per leaf: measured rounding noise of f (out_shape), else 0
-    ratios: list[float]  # per leaf: max(floor / |f|), which sets the step of a noisy f
+    ratios: list[float]  # per leaf: a noisy f's max(floor / |f|), which sets its step; else 0
     call: Raw  # raw through `call_f`: what a vectorized stack calls
 
     def floor(self, leaf: int | None) -> FloatArray:
@@ -66,8 +66,13 @@ class Problem:
         return np.asarray(np.max(self.floors, axis=0), dtype=np.float64)
 
     def noisy(self, leaf: int | None) -> bool:
-        """f is noisier than the model (along ``leaf``'s coordinates)."""
-        return bool(np.any(self.floor(leaf) > 0))
+        """f is noisier than the model (along ``leaf``'s coordinates): most of the leaf's
+        probes were loud, or it lies on a float32 grid, which is when its ratio is set. A floor
+        from quiet probes is within the model at the coordinates probed (a loss near 0 made
+        of O(1) terms lifts it above ``ulps eps |f|`` for the others): it bounds their
+        rounding, but hides no structure that a first stencil would need confirming for."""
+        ratios = self.ratios if leaf is None else [self.ratios[leaf]]
+        return any(r > 0 for r in ratios)
 
     def rounding(
         self, mag: FloatArray, cond: FloatArray, ulps: float, leaf: int | None
