@@ -68,6 +68,7 @@ from gradcheck._engine.numdiff import (
     CHUNK,
     OFFSETS,
     SMOOTH,
+    STAIRCASE,
     UNCONVERGED,
     Differences,
     FloatArray,
@@ -76,10 +77,18 @@ from gradcheck._engine.numdiff import (
     differentiate,
     joined,
     leaf_scale,
+    relative_step,
     scales,
     steps,
 )
-from gradcheck._engine.problem import RECHECK, Problem, coordinate_differences, recheck
+from gradcheck._engine.problem import (
+    RECHECK,
+    Problem,
+    coordinate_differences,
+    may_be_staircase,
+    recheck,
+    staircase,
+)
 from gradcheck._engine.stacks import Stack, copies, stack_evaluator
 from gradcheck._result import Entry, ParamReport, Status
 from gradcheck._tree import Leaf
@@ -255,7 +264,32 @@ def _checked(ctx: _Ctx, u: Direction, t: float) -> tuple[Differences, float, flo
         if not (bool(again.smooth.item()) and agree):
             return replace(d, kind=np.full_like(d.kind, UNCONVERGED)), a, floor
         previous = again
+    if _on_staircase(ctx, u, t, a):
+        return replace(d, kind=np.full_like(d.kind, STAIRCASE)), a, floor
     return d, a, floor
+
+
+def _on_staircase(ctx: _Ctx, u: Direction, t: float, a: float) -> bool:
+    """`gradcheck._engine.problem.staircase` along ``u``: a noisy f's failing direction that is
+    flat bit for bit on one side at the model's own step (or 16, 256 times shorter), with
+    ``a`` within that flat stencil's rounding error of 0."""
+    prob = ctx.prob
+    if ctx.step is not None or not prob.noisy(None):
+        return False
+    if not may_be_staircase(prob):
+        return False
+    f0 = prob.f0
+    tm = t * relative_step(None, ctx.ulps, prob.eps_f) / ctx.factor
+    for k in range(3):
+        tk = tm * RECHECK**k
+        values, mags = ctx.stack({p.j: _Along(ctx, p, tk * OFFSETS) for p in u})
+        same = np.all((values == f0).reshape(4, -1), axis=1)
+        size = float(np.max(np.fmax(np.abs(f0), np.max(mags, axis=0))))
+        if ((same[0] and same[1]) or (same[2] and same[3])) and abs(a) <= (
+            SAFETY * 3 * ctx.ulps * prob.eps_f * size / tk
+        ):
+            return True
+    return False
 
 
 def _conditioning(ctx: _Ctx, u: Direction) -> float:
@@ -333,6 +367,11 @@ def _entry_check(ctx: _Ctx, j: int, i: int, leaf: Leaf) -> Entry:
     if v.status is Status.FAIL and bool(d.smooth.item()):  # as full mode: rechecked
         d = recheck(*args, d, rms=ctx.rms[j])
         v = _judge_one(ctx, joined([d], (1, 1)), g, floor, leaf.path, (1,), dtype)
+    if v.status is Status.FAIL and ctx.step is None and prob.noisy(j):  # on a staircase?
+        ga = np.full((1, *prob.f0.shape), g)
+        if bool(np.all(staircase(prob, j, np.array([i]), ga, ctx.ulps, evaluate, SAFETY))):
+            d = replace(d, kind=np.full_like(d.kind, STAIRCASE))
+            v = _judge_one(ctx, joined([d], (1, 1)), g, floor, leaf.path, (1,), dtype)
     index = tuple(int(k) for k in np.unravel_index(i, leaf.array.shape))
     return replace(v.worst[0], index=index)
 

@@ -16,9 +16,9 @@ from numpy.typing import NDArray
 from gradcheck._engine.analytic import eps_g
 from gradcheck._engine.complex_step import complex_refine
 from gradcheck._engine.judge import SAFETY, Block, Verdict, judge
-from gradcheck._engine.numdiff import Differences, Evaluate, FloatArray, joined
+from gradcheck._engine.numdiff import STAIRCASE, Differences, Evaluate, FloatArray, joined
 from gradcheck._engine.options import Options
-from gradcheck._engine.problem import Problem, coordinate_differences, recheck
+from gradcheck._engine.problem import Problem, coordinate_differences, recheck, staircase
 from gradcheck._result import Status
 from gradcheck._tree import Leaf
 
@@ -80,6 +80,32 @@ def _rechecked(
     return replace(d, kind=kind)
 
 
+def _staircases(
+    prob: Problem,
+    der: Derivatives,
+    d: Differences,
+    verdict: Verdict,
+    a: FloatArray,
+    o: Options,
+    evaluate: Evaluate,
+) -> Differences:
+    """``d`` with the fails of noisy leaves that sit on a staircase (`staircase`) marked so."""
+    m = prob.f0.size
+    kind = d.kind.copy()
+    for j, (b, p) in enumerate(zip(der.blocks, verdict.params, strict=True)):
+        if p.statuses is None or o.step is not None or not prob.noisy(j):
+            continue
+        failing = (Status.FAIL.value == p.statuses.reshape(m, -1).T) & d.smooth[b.start : b.stop]
+        rows = np.flatnonzero(np.any(failing, axis=1))
+        if not rows.size:
+            continue
+        ar = a[b.start + rows].reshape(rows.size, *prob.f0.shape)
+        stair = staircase(prob, j, rows, ar, o.ulps, evaluate, SAFETY).reshape(rows.size, m)
+        stair &= failing[rows]
+        kind[b.start + rows] = np.where(stair, np.int8(STAIRCASE), kind[b.start + rows])
+    return replace(d, kind=kind)
+
+
 def _rows(d: Differences, rows: NDArray[np.intp], out_shape: tuple[int, ...]) -> Differences:
     """Rows of ``d`` (coordinates x outputs) shaped ``(len(rows),) + out_shape``."""
     return Differences(
@@ -128,6 +154,9 @@ def full_verdict(
     verdict = verdict_of(d)
     if verdict.status is Status.FAIL:  # a fail must rest on a converged estimate
         d = _rechecked(prob, der, d, verdict, o, evaluate)
+        verdict = verdict_of(d)
+    if verdict.status is Status.FAIL:  # ... and on a step at which f moves
+        d = _staircases(prob, der, d, verdict, a, o, evaluate)
         verdict = verdict_of(d)
     if note:
         verdict = replace(verdict, reason=f"{verdict.reason} {note}".strip())

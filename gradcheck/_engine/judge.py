@@ -29,6 +29,7 @@ from gradcheck._engine.numdiff import (
     KINK,
     POLE,
     SMOOTH,
+    STAIRCASE,
     UNCONVERGED,
     Differences,
     FloatArray,
@@ -201,7 +202,13 @@ def _vacuous_blocks(
 
 
 #: how the report names each cause of an inconclusive entry.
-CAUSES = {KINK: "kink", JUMP: "jump", POLE: "pole", UNCONVERGED: "did not converge"}
+CAUSES = {
+    KINK: "kink",
+    JUMP: "jump",
+    POLE: "pole",
+    UNCONVERGED: "did not converge",
+    STAIRCASE: "staircase",
+}
 
 
 def _overall(
@@ -272,6 +279,14 @@ def _note(d: Differences, c: int, o: int, code: int) -> str:
         return (
             f"pole: f is not finite at x ± h, or grows without bound as h halves, down to "
             f"h = {h:.3g}: the step leaves f's domain or meets a pole."
+        )
+    if kind == STAIRCASE:
+        return (
+            "staircase: f is flat bit for bit on one side of x at the error model's own step "
+            "(or a shorter one), and slopes only at the long step h = "
+            f"{h:.3g} that its measured noise asked for (values on a grid, "
+            "like round(x, 3)): its derivative is 0 (the analytic value) or the slope of its "
+            "envelope, and finite differences cannot choose between the two."
         )
     if kind == UNCONVERGED:
         return (

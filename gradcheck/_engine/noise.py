@@ -65,7 +65,7 @@ from gradcheck._engine.numdiff import (
     steps,
 )
 from gradcheck._engine.options import DEFAULT_ULPS
-from gradcheck._engine.problem import Problem
+from gradcheck._engine.problem import Problem, on_float32_grid
 
 #: coordinates probed in full mode (4 evaluations each, 2 more per halving of a loud one).
 NOISE_COORDINATES = 3
@@ -136,8 +136,7 @@ def grid_floor(prob: Problem) -> tuple[FloatArray, float]:
     eps32 = float(np.finfo(np.float32).eps)
     if prob.eps_f >= eps32:
         return np.zeros_like(f0), 0.0
-    with np.errstate(over="ignore", invalid="ignore"):
-        on_grid = (f0 != 0) & (f0.astype(np.float32).astype(np.float64) == f0)
+    on_grid = on_float32_grid(f0)
     scale = np.fmax(np.abs(f0), prob.mag0)
     floor = np.where(on_grid, DEFAULT_ULPS * eps32 * scale, 0.0)
     ratio = float(np.max(np.where(on_grid, DEFAULT_ULPS * eps32, 0.0), initial=0.0))

@@ -113,7 +113,12 @@ value :math:`a_i` fails when its accepted stencil gives
 
 and the fail is reproduced from steps 16 and 256 times shorter
 (`gradcheck._engine.problem.recheck`; an estimate not reproduced there did not converge, and
-the entry is inconclusive: a fail rests on a converged estimate). The factor 4
+the entry is inconclusive: a fail rests on a converged estimate). Where f's measured noise
+lengthened the step, a fail with :math:`|a_i|` within a flat stencil's rounding of 0 is also
+differenced at the model's own step (and 16, 256 times shorter): f bit-identical to
+:math:`f_0` on one side of :math:`x_i` there is a staircase (values on a grid, round(x, 3)),
+whose derivative is 0 or its envelope's slope, and the entry is inconclusive
+(`gradcheck._engine.problem.staircase`). The factor 4
 (`gradcheck._engine.judge.SAFETY`) covers the estimate being a single realization (rounding
 errors of one sign can add). The second term is the analytic side's own rounding
 (:math:`\varepsilon_g` of the gradient's dtype), judged against the scale of the whole
@@ -192,8 +197,10 @@ CHUNK = 2**16
 #: the stencil offsets of level 0, in units of h, in the order the values are stored.
 OFFSETS = np.array([-1.0, -0.5, 0.5, 1.0])
 
-#: what an entry's stencil showed: accepted, or why not (`Differences.kind`).
-SMOOTH, KINK, JUMP, POLE, UNCONVERGED = 0, 1, 2, 3, 4
+#: what an entry's stencil showed: accepted, or why not (`Differences.kind`). STAIRCASE: a
+#: fail at a noise floor's long step where f is flat bit for bit at the model's own step
+#: (`gradcheck._engine.problem.staircase`).
+SMOOTH, KINK, JUMP, POLE, UNCONVERGED, STAIRCASE = 0, 1, 2, 3, 4, 5
 _OPEN = -1
 
 
@@ -261,7 +268,7 @@ class Differences:
     truncation: FloatArray
     rounding: FloatArray
     hidden: FloatArray  # H = |Δ4| / 2h: what a slope jump too small to see can move N by
-    kind: NDArray[np.int8]  # SMOOTH, KINK, JUMP, POLE or UNCONVERGED
+    kind: NDArray[np.int8]  # SMOOTH, KINK, JUMP, POLE, UNCONVERGED or STAIRCASE
     step: FloatArray  # the step of the level the entry was accepted (or given up) at
     low: FloatArray  # at a kink: the one-sided derivatives' interval, widened by its error
     high: FloatArray

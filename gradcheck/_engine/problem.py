@@ -24,6 +24,7 @@ from numpy.typing import NDArray
 from gradcheck._engine.calls import Calls, call_f, readonly
 from gradcheck._engine.numdiff import (
     MAX_FACTOR,
+    OFFSETS,
     UNCONVERGED,
     Differences,
     Evaluate,
@@ -172,6 +173,63 @@ def recheck(
         previous = again
     kind = np.where(d.smooth & ~ok, np.int8(UNCONVERGED), d.kind)
     return replace(d, kind=np.asarray(kind, dtype=np.int8))
+
+
+def on_float32_grid(f0: FloatArray) -> NDArray[np.bool_]:
+    """Which values of f are exactly float32 numbers (not 0): a float32 computation inside a
+    float64 f, or a float64 value on that grid by chance (probability 2^-29)."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        return np.asarray((f0 != 0) & (f0.astype(np.float32).astype(np.float64) == f0))
+
+
+def may_be_staircase(prob: Problem) -> bool:
+    """f computes in float64 and its values are not float32's (`staircase`)."""
+    return bool(prob.eps_f < np.finfo(np.float32).eps) and not bool(
+        np.any(on_float32_grid(prob.f0))
+    )
+
+
+def staircase(
+    prob: Problem,
+    j: int,
+    idx: IntArray,
+    a: FloatArray,
+    ulps: float,
+    evaluate: Evaluate,
+    width: float,
+    rms: float | None = None,
+) -> NDArray[np.bool_]:
+    """Which of coordinates ``idx`` of leaf ``j`` (analytic values ``a``, shaped
+    ``(len(idx),) + out_shape``) sit on a staircase: on one side of x_i at least, f is
+    bit-identical to f0 at both stencil points of the model's own step (``relative_step``
+    without the measured noise) or of a step `RECHECK` or `RECHECK`² of it, and ``a`` is within
+    ``width`` times that flat stencil's rounding error ``3 ulps eps |f| / h`` of 0.
+
+    Only a noisy leaf's fail is asked (`gradcheck._engine.full`, fast mode's named entries):
+    its floor lengthened the step, and f's values on a grid much coarser than its rounding
+    (round(x, 3): stairs of 1e-3) read as noise, so the long step measured the staircase's
+    envelope (slope 1) against a correct 0. One side suffices: a stair's edge within the step
+    falls on one side only while the step is below half a stair. A float32 computation inside f
+    (f0 on float32's grid: its envelope is its derivative) is never a staircase, and an
+    analytic value other than 0 keeps its fail."""
+    x = prob.base[j].reshape(-1)
+    r = leaf_scale(x) if rms is None else rms
+    h = steps(scales(x[idx].astype(np.float64), r), relative_step(None, ulps, prob.eps_f))
+    tail = (1,) * prob.f0.ndim
+    out = np.zeros((idx.size, *prob.f0.shape), dtype=bool)
+    if not may_be_staircase(prob):
+        return out
+    for k in range(3):
+        values, mags = evaluate(j, idx, np.outer(h * RECHECK**k, OFFSETS))
+        same = values == prob.f0
+        flat = (same[:, 0] & same[:, 1]) | (same[:, 2] & same[:, 3])
+        size = np.fmax(np.abs(prob.f0), np.max(mags, axis=1))
+        bound = width * 3 * ulps * prob.eps_f * size / (h * RECHECK**k).reshape(-1, *tail)
+        with np.errstate(invalid="ignore"):
+            out |= flat & (np.abs(a) <= bound)
+        if out.all():
+            break
+    return out
 
 
 def as_value(v: Any, what: str, scalar: bool) -> FloatArray:
