@@ -4,6 +4,7 @@ planted one-entry errors caught and named in both modes."""
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 pytest.importorskip("torch", reason="the [torch] extra is not installed")
@@ -112,3 +113,22 @@ def test_max_unpool_at_duplicate_indices_is_confirmed_by_its_exact_vjp_and_class
             out = opinfo.run_gradcheck(s, mode)
             assert out.status == "fail", (s.name, mode, out.detail)
             assert out.kind.startswith("torch bug: max_unpool"), (s.name, mode, out.detail)
+
+
+def test_normals_zero_backward_is_confirmed_by_the_exact_vjp_of_its_affine_forward_and_classified():
+    # seeded, torch.normal is mean + std z: affine, so unit secants are its exact Jacobian
+    # (second secants agree to rounding, |out| ~ 3 gives ~1e-15); the exact VJP is far from
+    # torch's zeros on every sample, and both modes' fails are classified as that known case
+    lines = opinfo.normal_evidence()
+    assert len(lines) == 4, lines  # normal #0 #1 #2, number_mean #2 (its #0 #1 have no grad input)
+    for line in lines:
+        affine = float(line.split("off by at most ")[1].split(")")[0])
+        exact = float(line.split("exact VJP max |.| ")[1].split(",")[0])
+        assert affine <= 64 * np.finfo(np.float64).eps * 4, line  # 64 ulps of |out| <= 4
+        assert exact > 0.5, line  # v is seeded (generator seed 0): deterministic, O(1)
+        assert line.endswith("torch's backward max |.| 0"), line
+    for s in opinfo.samples(set(opinfo.NORMAL)):
+        for mode in ("full", "fast"):
+            out = opinfo.run_gradcheck(s, mode)
+            assert out.status == "fail", (s.name, mode, out.detail)
+            assert out.kind.startswith("torch bug: normal's backward is 0"), (s.name, out.detail)
