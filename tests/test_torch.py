@@ -473,3 +473,48 @@ def test_fn_that_needs_the_users_storage_gets_a_typed_error():
     view = base[2:6]  # as_strided below reads past the view, into base's storage
     with pytest.raises(InvalidInputError, match="fresh copies of its inputs"):
         gt.check(lambda t: t.as_strided((2, 2), (1, 2), 10), view, seed=0)
+
+
+class _ScaleAndSum(torch.autograd.Function):
+    """(2 x, sum x); with ``drops``, the backward forgets the sum's term whenever the first
+    output's gradient is undefined (None), the way native_group_norm's backward drops mean's."""
+
+    drops = False
+
+    @staticmethod
+    def forward(x):
+        return 2 * x, x.sum()
+
+    @staticmethod
+    def setup_context(ctx, inputs, output):
+        ctx.set_materialize_grads(False)
+        ctx.shape = inputs[0].shape
+
+    @staticmethod
+    def backward(ctx, g0, g1):
+        out = torch.zeros(ctx.shape, dtype=torch.float64)
+        if g0 is not None:
+            out = out + 2 * g0
+        if g1 is not None and not (_ScaleAndSum.drops and g0 is None):
+            out = out + g1
+        return out
+
+
+@pytest.mark.parametrize("mode", ["full", "fast"])
+def test_a_backward_wrong_only_when_another_outputs_gradient_is_none_fails(mode):
+    # the weighted sum of both outputs is right (finite differences agree); the per-output
+    # check calls each output's backward alone, and its sum differs by the cotangent of the
+    # sum, |v_1| ~ 1 >> the bound 32 eps (|a| + G/s) ~ 1e-14: deterministic (seed 0)
+    x = torch.linspace(-1, 1, 5, dtype=torch.float64)
+    _ScaleAndSum.drops = False
+    ok = gt.check(_ScaleAndSum.apply, x, mode=mode, seed=0)
+    assert ok.status == "pass", ok
+    _ScaleAndSum.drops = True
+    try:
+        res = gt.check(_ScaleAndSum.apply, x, mode=mode, seed=0)
+    finally:
+        _ScaleAndSum.drops = False
+    assert res.status == "fail", res
+    assert res.worst[0].path == "inputs[0]", res
+    assert "output 1: 0" in res.worst[0].note, res
+    assert "does not add up" in res.reason, res

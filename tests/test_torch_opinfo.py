@@ -132,3 +132,22 @@ def test_normals_zero_backward_is_confirmed_by_the_exact_vjp_of_its_affine_forwa
             out = opinfo.run_gradcheck(s, mode)
             assert out.status == "fail", (s.name, mode, out.detail)
             assert out.kind.startswith("torch bug: normal's backward is 0"), (s.name, out.detail)
+
+
+def test_native_group_norms_per_output_backward_is_confirmed_exactly_and_classified():
+    # mean is linear in x: unit secants are its exact Jacobian; torch's backward of mean alone
+    # is None (0) although the exact VJP is O(1) (seeded v); the per-output check names it
+    lines = opinfo.group_norm_evidence()
+    assert len(lines) == 3, lines
+    for line in lines:
+        affine = float(line.split("off by at most ")[1].split(")")[0])
+        assert affine <= 64 * np.finfo(np.float64).eps * 4, line  # 64 ulps of |mean| <= 4
+        assert "backward of mean alone: None" in line, line
+        exact = float(line.split("exact VJP max |.| ")[1].rstrip(")"))
+        off = float(line.split("off by max ")[1].split(" ")[0])
+        assert exact > 0.05 and off == exact, line  # torch gives 0 where the exact is O(0.1)
+    for s in opinfo.samples({"native_group_norm"}):
+        for mode in ("full", "fast"):
+            out = opinfo.run_gradcheck(s, mode)
+            assert out.status == "fail", (s.name, mode, out.detail)
+            assert out.kind.startswith("torch bug: native_group_norm"), (s.name, out.detail)

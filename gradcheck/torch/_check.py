@@ -10,9 +10,10 @@ from gradcheck import _complex
 from gradcheck._engine.calls import Calls
 from gradcheck._engine.options import DEFAULT_ULPS, Options, check_flag, draw_seed, title
 from gradcheck._engine.run import run_scalar
-from gradcheck._result import CheckResult
+from gradcheck._result import CheckResult, Status
 from gradcheck.torch._evaluate import Evaluator
 from gradcheck.torch._inputs import Wrt, leaves, make_call, to_tensor
+from gradcheck.torch._linearity import per_output
 from gradcheck.torch._loss import cotangent
 
 
@@ -82,7 +83,7 @@ def check(
             f"output(s) {list(loss.skipped)} do not require grad (declared non-differentiable "
             "by autograd) and were not checked."
         )
-    return run_scalar(
+    res = run_scalar(
         ev.raw,
         ev.analytic,
         _complex.split(whole),
@@ -91,6 +92,23 @@ def check(
         o,
         user,
         ev.stack_factory(),
+    )
+    if res.status is Status.FAIL:
+        return res
+    fresh = [to_tensor(leaf.array, p) for leaf, p in zip(whole, call.params, strict=True)]
+    wrong = per_output(loss, fresh, whole, o.ulps)
+    if wrong is None:
+        return res
+    return replace(
+        res,
+        status=Status.FAIL,
+        reason=(
+            "the backward of all outputs at once agrees with finite differences, but each "
+            "output's backward alone (the others' gradients None) does not add up to it: "
+            "the backward is wrong where autograd leaves some outputs' gradients undefined."
+        ),
+        worst=(wrong, *res.worst),
+        worst_ratio=max(res.worst_ratio, wrong.ratio),
     )
 
 
