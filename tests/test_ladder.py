@@ -503,3 +503,60 @@ def test_a_staircase_never_excuses_a_gradient_that_is_not_0(seed, n):
     assert "pass" not in statuses(res), res
     assert not any(e.note.startswith("staircase") for e in res.worst), res
     assert res.status == "fail" or all(e.note.startswith("jump") for e in res.worst), res
+
+
+# --- a recheck off the ladder's grid: a step at a multiple of f's period -------------------
+
+# dev seed 163's zoo case (m = 1e-3, float32 inside f): gauss on k0, relu on k1, sin(x - 1e6)
+# on k2. k2's ladder halved from its float32 step onto h = 25.1 ~ 8 pi (0.13 % short), where
+# sin repeats: the stencil was quiet, confirmed by h/2 ~ 4 pi, and the slope it saw was the
+# drift, -6.5e-7 against the true 2.8e-4. The rechecks from h/16 and h/256 halved onto the
+# same steps and "reproduced" it: a false alarm. They now start off that dyadic grid.
+_K0 = np.array(
+    [-0.8605439180484566, 1.6403287958282873, 0.8154312097957965, 1.0709464121171075,
+     -0.5278708853201801, -0.9852920769601197, 0.6458739091494543, 0.7459326787511442,
+     -1.5756199434710894, -0.7766948885762679, 1.1248246565337796, -1.9672532396621056,
+     -1.9348172292284376, 1.5321428993150072, -1.2200856544306382, -0.7707150468771304,
+     0.5731084149177157, 1.9488732024674253, -1.1773165954313938, -0.4969715412003095,
+     1.3599325844137506, 1.6203612943819066, 1.3421056117901689, 1.8594060981445346]
+)  # fmt: skip
+_W0 = np.array(
+    [-0.7218830536774348, -1.7294400786789155, 1.5249303590048857, 1.6806454123322014,
+     0.7874243885302028, -1.703546241701795, -0.7869858890858004, -0.6223289260452691,
+     -1.7828404614306053, 1.7919252442665026, 1.8148056446248708, 1.2078645790381852,
+     -0.9110725829205775, 0.5106377429047494, 1.4685813433624217, -1.5798640752630395,
+     -1.7533538247504112, 0.9228167410468132, 0.8228272507444604, 1.4589970700998818,
+     1.7075822497175146, 1.9455063092674563, 0.7257872456317662, 1.223318582299005]
+)  # fmt: skip
+_K1 = np.array([-1.532999694729606, -1.4115722188162705, 1.0330854729215906, 1.7744448595917386])
+_W1 = np.array([-1.0126920859101696, -1.3155039345026833, 0.7944453276721302, -1.9942117851779417])
+_C1 = np.array([-2.532999694729606, -2.4115722188162705, 1.0330854729215906, 1.7744448585917385])
+_K2 = np.array([1000001.2970811556, 999998.2725361738])
+_W2 = np.array([1.0475108952628385, 1.1725944640167265])
+
+
+def _aliased(p):
+    f32 = np.float32
+    t0, t1 = p["k0"].astype(f32), p["k1"].astype(f32) - _C1.astype(f32)
+    t2 = (p["k2"] - 1e6).astype(f32)
+    terms = [
+        np.sum(_W0.astype(f32) * np.exp(-(t0**2) / 2).astype(f32)),
+        np.sum(_W1.astype(f32) * np.maximum(t1, f32(0))),
+        np.sum(_W2.astype(f32) * np.sin(t2)),
+    ]
+    return float(f32(1e-3) * np.sum(np.array(terms, dtype=f32), dtype=f32))
+
+
+def _aliased_grad(p):
+    return {
+        "k0": 1e-3 * _W0 * -p["k0"] * np.exp(-(p["k0"] ** 2) / 2),
+        "k1": 1e-3 * _W1 * (p["k1"] - _C1 > 0),
+        "k2": 1e-3 * _W2 * np.cos(p["k2"] - 1e6),
+    }
+
+
+def test_a_step_at_a_multiple_of_fs_period_is_not_reproduced_by_the_recheck():
+    params = {"k0": _K0, "k1": _K1, "k2": _K2}
+    res = gradcheck.check_grad(_aliased, _aliased_grad, params)
+    assert res.status != "fail", res
+    assert set(statuses(res, "params['k2']")) <= {"pass", "inconclusive"}, res

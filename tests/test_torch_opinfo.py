@@ -145,7 +145,8 @@ def test_native_group_norms_per_output_backward_is_confirmed_exactly_and_classif
         assert "backward of mean alone: None" in line, line
         exact = float(line.split("exact VJP max |.| ")[1].rstrip(")"))
         off = float(line.split("off by max ")[1].split(" ")[0])
-        assert exact > 0.05 and off == exact, line  # torch gives 0 where the exact is O(0.1)
+        assert exact > 0.05, line  # the exact VJP is O(0.1) (seeded v)
+        assert off == exact, line  # torch gives 0 there
     for s in opinfo.samples({"native_group_norm"}):
         for mode in ("full", "fast"):
             out = opinfo.run_gradcheck(s, mode)

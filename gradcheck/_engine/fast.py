@@ -16,7 +16,7 @@ are the floats :math:`x + o t u` actually formed; the analytic side is :math:`\l
 displacements (so the rounding of :math:`x + o t u` does not enter as a false error). Its own
 rounding is the sum of the entries' full-mode floors weighted by :math:`|\tilde u_i|`, plus
 the dot product's :math:`n\varepsilon\sum|g_i\tilde u_i|`. A failing direction is rechecked
-from steps 16 and 256 times shorter, as full mode rechecks an entry; a direction whose stencil
+from steps about 20 and 414 times shorter, as full mode rechecks an entry; a direction whose stencil
 meets a kink is inconclusive, never a fail (several entries' kinks add up along it, and their
 subgradients, each right for its entry, need not lie between the direction's one-sided
 derivatives).
@@ -249,7 +249,7 @@ def _rule(d: Differences, a: float, floor: float) -> bool:
 
 
 def _checked(ctx: _Ctx, u: Direction, t: float) -> tuple[Differences, float, float]:
-    """`_along`, with a failing accepted estimate rechecked from steps 16 and 256 times
+    """`_along`, with a failing accepted estimate rechecked from steps about 20 and 414 times
     shorter (as full mode rechecks an entry: `gradcheck._engine.problem.recheck`): not
     reproduced there, it did not converge, and the direction is inconclusive."""
     d, a, floor = _along(ctx, u, t)

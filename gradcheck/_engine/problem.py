@@ -137,8 +137,12 @@ def coordinate_differences(
     return d, s
 
 
-#: a failing entry is re-differenced from steps this much shorter, twice (`recheck`).
-RECHECK = 2.0**-4
+#: a failing entry is re-differenced from steps this much shorter, twice (`recheck`): about
+#: 1/20 and 1/414, off the ladder's dyadic grid (1/16 and 1/256 were on it: the recheck ladders
+#: halved onto the very step that was accepted, so a step that sampled f at a multiple of its
+#: period, sin(x - 1e6) at h = 25.1 ~ 8 pi, was "reproduced": dev seed 163's zoo case).
+#: 1/(16 sqrt(phi)): log2 of its powers, 4.35 and 8.69, are far from integers.
+RECHECK = 1.0 / (16.0 * ((1.0 + 5.0**0.5) / 2.0) ** 0.5)
 
 
 def recheck(
@@ -153,7 +157,7 @@ def recheck(
     rms: float | None = None,
 ) -> Differences:
     """``d`` (rows ``idx`` of leaf ``j``, shaped ``(len(idx),) + out_shape``) with every
-    estimate that is not reproduced from steps 16 and 256 times shorter marked
+    estimate that is not reproduced from steps about 20 and 414 times shorter (`RECHECK`) marked
     `~gradcheck._engine.numdiff.UNCONVERGED`.
 
     A fail must rest on a converged estimate: a stencil that spans a structure of f hidden in

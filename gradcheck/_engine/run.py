@@ -36,7 +36,7 @@ MODEL = (
     "|numeric|, delta = max(ulps eps_f max(|f|, |x_i D|), the leaf's measured "
     "noise), ulps = {ulps:g}; h = c |x_i| halves until the stencil is quiet (|D4| <= "
     "{quiet:g} delta), else the entry is a kink, jump, pole or did not converge; a fail is "
-    "rechecked from h/16 and h/256, and where the measured noise lengthened h, at c = "
+    "rechecked from h/20 and h/414, and where the measured noise lengthened h, at c = "
     "(ulps eps)^(1/3): flat there, it is a staircase"
 )
 
