@@ -9,6 +9,7 @@ from hypothesis import assume, example, given
 from hypothesis import strategies as st
 
 import gradcheck
+from gradcheck._engine.numdiff import scales
 
 seeds = st.integers(0, 2**32 - 1)
 MODES = ("full", "fast")
@@ -141,6 +142,7 @@ def test_a_transposed_weight_gradient_fails_and_names_W(mode, seed, N, D):
 @pytest.mark.parametrize("mode", MODES)
 @given(**shapes)
 @example(seed=0, N=1, D=1, M=1)
+@example(seed=268435457, N=1, D=1, M=1)  # W's error 2.5 x the bound: missed in fast mode
 def test_a_dropped_tanh_derivative_fails_in_every_argument(mode, seed, N, D, M):
     args = layer_args(seed, N, D, M)
     res = gradcheck.check_vjp(
@@ -152,8 +154,49 @@ def test_a_dropped_tanh_derivative_fails_in_every_argument(mode, seed, N, D, M):
         seed=seed,
     )
     # every gradient carries the missing factor 1 - tanh² in (0, 1): all three are wrong.
-    assert res.status == "fail", res
-    assert failing(res) == {"x", "W", "b"}, res
+    if mode == "full":
+        assert res.status == "fail", res
+        assert failing(res) == {"x", "W", "b"}, res
+        return
+    # Fast mode names an argument whose error e has ||e∘s||₂ >= R x its stated bound A with
+    # probability >= 1 - R^-2: required here at R = 1e3 (missed with probability <= 1e-6).
+    # Its error is relative tanh²(a): ~8e-7 at seed=268435457, N = D = M = 1 (x, W, b ~ 4e-3,
+    # a ~ 9e-4), where W's error was R ~ 2.5 x A and missed (20-seed soak, dev seed 170).
+    need = _named_at_r(args, seed)
+    assert failing(res) <= {"x", "W", "b"}, res
+    assert need <= failing(res), (need, res)
+    if need:
+        assert res.status == "fail", res
+
+
+def _named_at_r(args, seed, r=1e3):
+    """The arguments whose dropped-derivative error is at least ``r`` times fast mode's stated
+    bound (the directions' allowed error of the correct backward at the same seed), from the
+    exact error at the cotangent check_vjp passed (recorded, not recomputed)."""
+    seen = []
+
+    def recording(dout, cache):
+        seen.append(np.array(dout, copy=True))
+        return tanh_backward(dout, cache)
+
+    names = ("x", "W", "b")
+    ok = gradcheck.check_vjp(tanh_forward, recording, args, names=names, mode="fast", seed=seed)
+    assert ok.status == "pass", ok
+    bound = max(e.allowed for e in ok.worst)
+    _, cache = tanh_forward(*args)
+    errors = [
+        w - c
+        for w, c in zip(
+            tanh_backward_dropped_derivative(seen[0], cache),
+            tanh_backward(seen[0], cache),
+            strict=True,
+        )
+    ]
+    return {
+        n
+        for n, e, a in zip(names, errors, args, strict=True)
+        if np.linalg.norm(e * scales(a).reshape(a.shape)) >= r * bound
+    }
 
 
 @pytest.mark.parametrize("mode", MODES)
