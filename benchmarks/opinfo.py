@@ -207,6 +207,8 @@ def classify(s: Sample, res: Any) -> str:
             return "kink"
         if "vacuous" in notes:
             return "vacuous"
+        if "staircase" in notes:
+            return "staircase (values on a grid)"
         return "inconclusive (other)"
     known = KNOWN.get(s.op)
     if known is not None and known.applies(s, res):
