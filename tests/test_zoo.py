@@ -65,8 +65,24 @@ def test_a_planted_error_above_the_stated_bound_fails_and_is_named(case, data):
     entry, allowed = data.draw(st.sampled_from(candidates), label="entry")
     sign = data.draw(st.sampled_from([-1.0, 1.0]), label="sign")
     res = _check(case, case.planted(entry, sign * 2 * allowed))
-    assert res.status == "fail", (case.description, entry, res)
-    assert (res.worst[0].path, res.worst[0].index) == entry, (case.description, entry, res)
+    # Deterministic: the planted run's allowed error is the same A (f alone sets it), and
+    # |a + 2A - N| >= 2A - |a - N| > A, so the planted entry never passes. A fail must also be
+    # reproduced from steps ~20 and ~414 times shorter; where f is noisy (float32 inside) those
+    # may never be quiet, and the entry "did not converge" (dev seed 188 of soak 5: float32
+    # parameters and f32-inside, m = 1000; before 71aaa1e the rechecks halved onto the accepted
+    # step itself and always "reproduced" it, which also let a step at a multiple of sin's
+    # period through as a fail). So: a fail names the entry; else it is inconclusive there.
+    assert res.status != "pass", (case.description, entry, res)
+    got = _status_of(res, entry)
+    if res.status == "fail":
+        assert (res.worst[0].path, res.worst[0].index) == entry, (case.description, entry, res)
+    else:
+        assert got == "inconclusive", (case.description, entry, res)
+
+
+def _status_of(res, entry):
+    path, index = entry
+    return next(str(p.statuses[index]) for p in res.params if p.path == path)
 
 
 @given(
