@@ -566,3 +566,39 @@ def test_a_step_at_a_multiple_of_fs_period_is_not_reproduced_by_the_recheck():
     res = gradcheck.check_grad(_aliased, _aliased_grad, params)
     assert res.status != "fail", res
     assert set(statuses(res, "params['k2']")) <= {"pass", "inconclusive"}, res
+
+
+def test_refit_lengthens_a_weak_step_but_leaves_a_flat_stencil_alone():
+    # Row 0 is flat (f does not depend on it: max pooling's unselected inputs, most of an
+    # input): N = T = H = 0, and no step makes E <= WEAK |N| = 0, so refit leaves it; before,
+    # it re-differenced every such entry (fractional_max_pool2d: twice the evaluations). Row 1
+    # has a slope of 1e-9 on f ~ 2 at h = 1e-5: its rounding 3 delta / h ~ 4e-9 exceeds
+    # WEAK |N| = 1e-13, a weak check that refit still re-differences from a longer step.
+    from gradcheck._engine import numdiff
+
+    slopes = np.array([0.0, 1e-9])
+    seen = []
+
+    def rows(k, offsets):
+        seen.extend(int(i) for i in k)
+        values = 2.0 + slopes[k][:, None] * offsets
+        return values, np.full(offsets.shape, 2.0)
+
+    def rounding(k, mag, slope):
+        return 32 * np.finfo(np.float64).eps * mag
+
+    h0 = np.array([1e-5, 1e-5])
+    d = numdiff.differentiate(np.array(2.0), rows, h0, rounding)
+    assert list(d.kind) == [numdiff.SMOOTH, numdiff.SMOOTH]
+    assert d.numeric[0] == 0
+    assert d.truncation[0] == 0
+    assert d.hidden[0] == 0
+    assert np.all(d.error > numdiff.WEAK * np.abs(d.numeric))  # both weak by E <= WEAK |N|
+    seen.clear()
+    out = numdiff.refit(np.array(2.0), rows, d, h0, rounding, largest=64 * h0, leaf=8 * h0)
+    assert seen
+    assert set(seen) == {1}
+    assert out.numeric[0] == 0
+    assert out.step[0] == h0[0]
+    assert out.step[1] > h0[1]
+    assert out.error[1] < d.error[1]

@@ -594,14 +594,20 @@ def refit(
     confirmed by the next. The longer step wins when it is accepted with a smaller error and
     agrees with the first estimate within that one's error. So ``sum(1/p)`` at
     ``p = [1e-9, 1, 2]``, where ``|f| = 1e9`` makes ``p[1]``'s rounding large, is still
-    checked to ~1e-2.
+    checked to ~1e-2. A flat stencil (``N = T + H = 0``) is not weak: f showed no dependence
+    on the entry, and its bound stays the first step's rounding.
     """
     shape = (h0.size, -1)
     R, TH = d.rounding.reshape(shape), (d.truncation + d.hidden).reshape(shape)
     E, N = d.error.reshape(shape), np.abs(d.numeric).reshape(shape)
     first = (d.step.reshape(shape) == h0[:, None]) & d.smooth.reshape(shape)
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        weak = first & ~(E <= WEAK * N)
+        # a flat stencil (N = T + H = 0: f did not move, or moved evenly, x^2 at 0) is left
+        # alone: no step makes E <= WEAK |N| = 0, a longer one only shrinks an absolute bound
+        # on a derivative f shows no sign of, and max pooling's unselected inputs are most
+        # of an input (fractional_max_pool2d: refit doubled the evaluations).
+        flat = (N == 0) & (TH == 0)
+        weak = first & ~(E <= WEAK * N) & ~flat
         # rounding balanced against truncation; where T + H is itself rounding (<= 2R: noise
         # hides the truncation), 8 times longer, which the ladder from there shortens if needed
         gain = np.where(TH <= 2 * R, 8.0**3, R / np.maximum(TH, np.finfo(np.float64).tiny))
