@@ -432,12 +432,22 @@ def _residual_loss(x, d, V, w):
 @given(seed=seeds, log_d=st.floats(-4, -2))
 @example(seed=0, log_d=-3.0)  # before the fix: entries of V named "jump"
 @example(seed=10254, log_d=-3.0)  # dev seed 170: the planted error did not converge
+@example(seed=21769, log_d=-3.0)  # dev seed 223 (soak 7): V[3, 2] named "jump"
+@example(seed=357, log_d=-3.876)  # a false FAIL (1.48x) on V[3, 2], found scanning 2,000 draws
 def test_a_loss_near_0_made_of_O1_terms_checks_every_entry(seed, log_d):
     # Found by the 20-seed soak (dev seed 130, test_mlp's index formulas): E = 6.4e-7 from
     # ŷ ≈ y ≈ 0.56. The noise probes of V measured σ = 3e-20 to 8e-20, 10-20 times
     # ulps eps |E| = 4.6e-21, yet each was quiet against its own coordinate's model (which
     # holds |x_i ∂_i E| ~ 3e-5); with no floor, the entries of V that move E least never found
     # a quiet stencil at 4.6e-21 and were named "jump". Quiet probes' σ is now the leaf's floor.
+    # Soak 7 (dev seed 223): E's values lie on a grid of d ulp(ŷ) ~ 1e-19, far above ulp(E),
+    # and a probe's 2-degree-of-freedom σ fits such values almost exactly about 1 time in 10:
+    # two of three probes 10-50 times low made the median floor too small, and a smooth entry
+    # was named "jump" (seed=21769) or, 1 draw in 2,000, a correct entry failed (seed=357).
+    # The floor is now the largest σ of the quiet probes and of the loud ones that are
+    # rounding for certain. Scanned on this test's body, seed s with log_d drawn by
+    # default_rng([s, 99]).uniform(-4, -2): 0 non-passes in 24,000 draws (s in 0..3,999 and
+    # 10,000..29,999); before, 2 in the first 2,000 (seed=357: FAIL; seed=1717: inconclusive).
     rng = np.random.default_rng(seed)
     x, V, w = rng.uniform(0, 0.3, 3), rng.standard_normal((5, 3)), rng.standard_normal(5)
     E, grad = _residual_loss(x, 10.0**log_d, V, w)
