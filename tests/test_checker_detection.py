@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 import gradcheck
 from gradcheck._engine.numdiff import scales
-from tests._families import FAMILIES, small_mlp
+from tests._families import FAMILIES, sigmoid_tanh, small_mlp
 
 seeds = st.integers(0, 2**32 - 1)
 magnitudes = st.sampled_from([1e-6, 1e-3, 1.0, 1e3, 1e6])
@@ -60,6 +60,30 @@ def test_an_entry_off_by_twice_its_allowed_error_fails_and_is_named(family, seed
     res = gradcheck.check_grad(prob.f, wrong, prob.params)
     assert res.status == "fail", res
     assert (res.worst[0].path, res.worst[0].index) == (path, idx), res
+
+
+def test_an_error_of_twice_allowed_on_a_small_f_of_cancelling_terms_is_not_a_staircase():
+    # Soak 8, dev seed 253: f = 7.4e-9 is the sum of terms ~1e-6 (m = s = 1e-6, sigmoid units
+    # saturated at c = 40), so its values lie on a grid of ulp(1e-6) ~ 2e-22, 270 times its
+    # rounding model ulp(f); the measured noise lengthened x_0's step (x_0 = 1.2e-8), and at
+    # the model's own step f was flat bit for bit on one side. The planted error (analytic
+    # 1.76e-10 against 4.36e-10, allowed 1.32e-10) was within that flat stencil's rounding of
+    # 0, so the fail was read as a staircase (inconclusive). A staircase's derivative is 0 or
+    # the long step's slope; 1.76e-10 is off both by more than its allowed error: it fails.
+    # (Full mode: the allowed error is full mode's per-entry statement.)
+    prob = small_f_of_cancelling_terms()
+    base = gradcheck.check_grad(prob.f, prob.grad, prob.params)
+    assert base.status == "pass", base
+    allowed = float(base.params[0].allowed[0])
+    wrong = _perturbed(prob.grad, None, 0, -2 * allowed)
+    res = gradcheck.check_grad(prob.f, wrong, prob.params)
+    assert res.status == "fail", res
+    assert (res.worst[0].path, res.worst[0].index) == ("params", (0,)), res
+
+
+def small_f_of_cancelling_terms():
+    """dev seed 253's draw (soak 8): sigmoid_tanh at seed=4505267, n=6, s=m=1e-6."""
+    return sigmoid_tanh(np.random.default_rng(4505267), 6, 1e-6, 1e-6, np.float64)
 
 
 @given(family=families, seed=seeds, n=st.integers(1, 8), s=magnitudes, m=magnitudes)

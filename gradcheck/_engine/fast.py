@@ -264,17 +264,18 @@ def _checked(ctx: _Ctx, u: Direction, t: float) -> tuple[Differences, float, flo
         if not (bool(again.smooth.item()) and agree):
             return replace(d, kind=np.full_like(d.kind, UNCONVERGED)), a, floor
         previous = again
-    if _on_staircase(ctx, u, t, a):
+    if _on_staircase(ctx, u, t, a, float((SAFETY * d.error).item()) + floor):
         return replace(d, kind=np.full_like(d.kind, STAIRCASE)), a, floor
     return d, a, floor
 
 
-def _on_staircase(ctx: _Ctx, u: Direction, t: float, a: float) -> bool:
+def _on_staircase(ctx: _Ctx, u: Direction, t: float, a: float, allowed: float) -> bool:
     """`gradcheck._engine.problem.staircase` along ``u``: a noisy f's failing direction that is
     flat bit for bit on one side at the model's own step (or 16, 256 times shorter), with
-    ``a`` within that flat stencil's rounding error of 0."""
+    ``a`` within that flat stencil's rounding error of 0 and within the fail's ``allowed``
+    error of 0 (else ``a`` is wrong on either reading of a staircase, 0 or its envelope)."""
     prob = ctx.prob
-    if ctx.step is not None or not prob.noisy(None):
+    if ctx.step is not None or not prob.noisy(None) or not abs(a) <= allowed:
         return False
     if not may_be_staircase(prob):
         return False
@@ -369,7 +370,9 @@ def _entry_check(ctx: _Ctx, j: int, i: int, leaf: Leaf) -> Entry:
         v = _judge_one(ctx, joined([d], (1, 1)), g, floor, leaf.path, (1,), dtype)
     if v.status is Status.FAIL and ctx.step is None and prob.noisy(j):  # on a staircase?
         ga = np.full((1, *prob.f0.shape), g)
-        if bool(np.all(staircase(prob, j, np.array([i]), ga, ctx.ulps, evaluate, SAFETY))):
+        allowed = np.full(ga.shape, v.worst[0].allowed)
+        stair = staircase(prob, j, np.array([i]), ga, allowed, ctx.ulps, evaluate, SAFETY)
+        if bool(np.all(stair)):
             d = replace(d, kind=np.full_like(d.kind, STAIRCASE))
             v = _judge_one(ctx, joined([d], (1, 1)), g, floor, leaf.path, (1,), dtype)
     index = tuple(int(k) for k in np.unravel_index(i, leaf.array.shape))

@@ -100,7 +100,9 @@ def _staircases(
         if not rows.size:
             continue
         ar = a[b.start + rows].reshape(rows.size, *prob.f0.shape)
-        stair = staircase(prob, j, rows, ar, o.ulps, evaluate, SAFETY).reshape(rows.size, m)
+        allowed = np.asarray(p.allowed).reshape(m, -1).T[rows].reshape(ar.shape)
+        stair = staircase(prob, j, rows, ar, allowed, o.ulps, evaluate, SAFETY)
+        stair = stair.reshape(rows.size, m)
         stair &= failing[rows]
         kind[b.start + rows] = np.where(stair, np.int8(STAIRCASE), kind[b.start + rows])
     return replace(d, kind=kind)

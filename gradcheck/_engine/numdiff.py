@@ -114,11 +114,12 @@ value :math:`a_i` fails when its accepted stencil gives
 and the fail is reproduced from steps about 20 and 414 times shorter
 (`gradcheck._engine.problem.recheck`; an estimate not reproduced there did not converge, and
 the entry is inconclusive: a fail rests on a converged estimate). Where f's measured noise
-lengthened the step, a fail with :math:`|a_i|` within a flat stencil's rounding of 0 is also
-differenced at the model's own step (and 16, 256 times shorter): f bit-identical to
-:math:`f_0` on one side of :math:`x_i` there is a staircase (values on a grid, round(x, 3)),
-whose derivative is 0 or its envelope's slope, and the entry is inconclusive
-(`gradcheck._engine.problem.staircase`). The factor 4
+lengthened the step, a fail with :math:`|a_i|` within a flat stencil's rounding of 0, and
+within its own allowed error of 0, is also differenced at the model's own step (and 16, 256
+times shorter): f bit-identical to :math:`f_0` on one side of :math:`x_i` there is a
+staircase (values on a grid, round(x, 3)), whose derivative is 0 or its envelope's slope,
+and the entry is inconclusive (`gradcheck._engine.problem.staircase`); an :math:`a_i` off
+both readings keeps its fail. The factor 4
 (`gradcheck._engine.judge.SAFETY`) covers the estimate being a single realization (rounding
 errors of one sign can add). The second term is the analytic side's own rounding
 (:math:`\varepsilon_g` of the gradient's dtype), judged against the scale of the whole
