@@ -134,7 +134,7 @@ def test_a_rest_that_cannot_be_resolved_is_searched_and_said_not_passed():
     # entries were named, the check of the rest ran its ladder down to h = 1.7e-14 (from
     # 1.8e-5), where it accepted rounding alone (E = 0.47 > |N| = 0.095) as a pass, and the
     # search stopped with 2 wrong entries unnamed and no word of them. An estimate without a
-    # significant digit (E > WEAK |N|) is now no pass: the search goes on, and where it names
+    # significant digit (E >= |N|) is now no pass: the search goes on, and where it names
     # nothing more the report says the rest could not be resolved.
     f, grad, x = coupled(np.random.default_rng(31), 31)
     res = gradcheck.check_grad(f, planted(grad, np.arange(21, 27), -2.0), x, mode="fast", seed=31)

@@ -70,7 +70,6 @@ from gradcheck._engine.numdiff import (
     SMOOTH,
     STAIRCASE,
     UNCONVERGED,
-    WEAK,
     Differences,
     FloatArray,
     IntArray,
@@ -408,7 +407,7 @@ class _Search:
 
     def rest(self) -> bool | None:
         """Does the leaf minus the entries named still fail along the direction? None when
-        its estimate has no significant digit (``E > WEAK |N|``, or no accepted stencil): f's
+        its estimate has no significant digit (``E >= |N|``, or no accepted stencil): f's
         rounding above what its noise probe measured can push the ladder down to steps where
         f's differences are rounding alone (soak 8, dev seed 255: accepted at 1.7e-14 from
         t = 1.8e-5, E = 0.47, with two entries wrong by 0.8 and 0.9 left unnamed)."""
@@ -417,7 +416,7 @@ class _Search:
         if _rule(d, a, floor):
             return True
         e, n = float(d.error.item()), abs(float(d.numeric.item()))
-        return False if bool(d.smooth.item()) and e <= WEAK * n else None
+        return False if bool(d.smooth.item()) and e < n else None
 
     def bisect(self, lo: int, hi: int) -> None:
         """Entries ``lo..hi-1`` (minus those found) are known (or inferred) to hold an error:
