@@ -160,7 +160,8 @@ def _floor(prob: Problem, probes: list[Gauged]) -> tuple[FloatArray, float, bool
     # f froze below its resolution), never a loud minority that may be a kink. Their largest
     # σ, not the median: a probe's σ has 2 degrees of freedom, and on values on a grid coarser
     # than f's ulps (E = ½ d², d a difference of O(1) values) about 1 probe in 10 fits its
-    # quadratic almost exactly (σ 50-100 times low, `_SOAK_223` in tests/test_ladder.py): the
+    # quadratic almost exactly (σ 50-100 times low, the `@example`s of
+    # tests/test_ladder.py::test_a_loss_near_0_made_of_O1_terms_checks_every_entry): the
     # median of 3 then fell below the rounding that the other coordinates' stencils see, which
     # named a smooth entry "jump" (dev seed 223) or failed a correct one (1 draw in 2,000).
     # A quiet probe's σ is within its model (3σ <= ulps eps max(|f|, |x_i ∂_i f|)), so the
@@ -329,17 +330,13 @@ def _probe(
         flat = open_ & ~shrank
         if plateau.any():  # two levels in a row without shrinking: rounding, or structure?
             tiny = {k: at(k * scale * CONFIRM)[0] for k in _OFFSETS}
-            noisy, sure, s_noise, jump, resolved = _confirm(vals, tiny, s, plateau, size)
+            noisy, sure, s_noise, jump, resolved, s_tiny = _confirm(vals, tiny, s, plateau, size)
             sigma[noisy] = s_noise[noisy]
             used[noisy], loud[noisy], certain[sure] = True, True, True
             open_ &= ~(noisy | jump)  # a jump or an isolated value abstains
             if resolved.any():
                 scale *= CONFIRM
-                vals, previous, flat = (
-                    tiny,
-                    np.where(open_, _sigma(tiny)[0], previous),
-                    flat & False,
-                )
+                vals, previous, flat = tiny, np.where(open_, s_tiny, previous), flat & False
                 continue
         if not open_.any():
             break
@@ -359,10 +356,17 @@ def _confirm(
     s: FloatArray,
     plateau: NDArray[np.bool_],
     size: FloatArray,
-) -> tuple[NDArray[np.bool_], NDArray[np.bool_], FloatArray, NDArray[np.bool_], NDArray[np.bool_]]:
+) -> tuple[
+    NDArray[np.bool_],
+    NDArray[np.bool_],
+    FloatArray,
+    NDArray[np.bool_],
+    NDArray[np.bool_],
+    FloatArray,
+]:
     """What a plateau (σ = ``s`` at ``vals``) is, from the probe repeated `CONFIRM` closer
     (``tiny``): (noisy, noisy for certain: it persisted with fresh values or froze, its σ, a
-    jump, a structure resolved there)."""
+    jump, a structure resolved there, σ there)."""
     s_tiny, tiny_moved = _sigma(tiny)
     same = _norm(tiny, vals, subtract=True) <= _norm(vals) / 2  # the values reproduced
     # f blind that close (values on a coarse grid), or as noisy with fresh values
@@ -375,7 +379,7 @@ def _confirm(
     noisy = certain | (plateau & ~persists & small)
     jump = persists & same & tiny_moved
     resolved = plateau & ~persists & ~small
-    return noisy, certain, np.where(persists, np.fmax(s, s_tiny), s), jump, resolved
+    return noisy, certain, np.where(persists, np.fmax(s, s_tiny), s), jump, resolved, s_tiny
 
 
 def _norm(
