@@ -80,6 +80,59 @@ def test_a_planted_error_above_the_stated_bound_fails_and_is_named(case, data):
         assert got == "inconclusive", (case.description, entry, res)
 
 
+@given(case=checker_zoo(), data=st.data())
+def test_the_numeric_side_comes_from_f_alone(case, data):
+    # The premise of the planted-error property above, on its own: full mode's steps, numeric
+    # derivatives and error estimates read f's values only, so a wrong gradient cannot move
+    # them (its allowed error differs only by the analytic side's own rounding, ~eps_g |a|).
+    # Soak 10, dev seed 286: the noise probes chose their coordinates by |x_i a_i|; a planted
+    # error at a flat ReLU entry took a probe from a kinked one, the leaf stopped reading as
+    # noisy, and the planted entry's error estimate grew 200-fold.
+    entry = data.draw(st.sampled_from(case.entries()), label="entry")
+    grads = flatten(case.grad(case.params))
+    scale = max(float(np.max(np.abs(g.array), initial=0.0)) for g in grads) or 1.0
+    sign = data.draw(st.sampled_from([-1.0, 1.0]), label="sign")
+    delta = sign * scale * 10.0 ** data.draw(st.integers(-12, 1), label="log10 size")
+    ok, wrong = _check(case), _check(case, case.planted(entry, delta))
+    for a, b in zip(ok.params, wrong.params, strict=True):
+        assert np.array_equal(a.numeric, b.numeric, equal_nan=True), (case.description, entry)
+        assert np.array_equal(a.error, b.error, equal_nan=True), (case.description, entry, a, b)
+
+
+def test_a_wrong_value_at_a_flat_relu_entry_does_not_choose_the_noise_probes():
+    # soak 10's dev seed 286 by hand: relu(x - c) with two entries at their kinks (analytic 0
+    # there), one active, one flat. By |x_i a_i| the probes were the active entry and the first
+    # two zeros, both kinked: the leaf read as noisy. A wrong value at the flat entry (1, 1, 0)
+    # took a probe, the leaf stopped reading as noisy, and every error estimate changed (fell
+    # 3000-fold here; in the seed's case it rose 200-fold and the planted error passed).
+    x = np.array([0.5, -0.7, 1.2, 0.9, -1.1, 0.6, -0.65, 0.4]).reshape(2, 2, 2)
+    gap = np.array([0.0, -1e-9, 1.0, 0.0, 1e-9, -1e-9, -1.0, 0.0]).reshape(2, 2, 2)
+    w = np.array([1.5, -0.8, 1.1, 0.7, -1.9, 1.3, 0.9, -0.6]).reshape(2, 2, 2)
+    c = x - gap
+
+    def f(p):
+        return float(1e-3 * np.sum(w * np.maximum(p - c, 0.0)))
+
+    def grad(p):
+        return 1e-3 * w * (p - c > 0)
+
+    flat = (1, 1, 0)
+    ok = gradcheck.check_grad(f, grad, x)
+    allowed = float(ok.params[0].allowed[flat])
+    assert ok.status == "inconclusive"
+    assert ok.params[0].statuses[flat] == "pass"
+
+    def wrong(p):
+        a = grad(p)
+        a[flat] -= 2 * allowed
+        return a
+
+    bad = gradcheck.check_grad(f, wrong, x)
+    assert np.array_equal(ok.params[0].error, bad.params[0].error)
+    assert bad.status == "fail"
+    assert bad.worst[0].index == flat
+
+
 def _status_of(res, entry):
     path, index = entry
     return next(str(p.statuses[index]) for p in res.params if p.path == path)

@@ -8,13 +8,13 @@ the model, sets the problem's noise floor and, from it, a longer step
 (`gradcheck._engine.numdiff.relative_step`).
 
 **Probes.** Full mode probes each leaf on its own, along its `NOISE_COORDINATES` coordinates
-that move f most (its stencils move one coordinate; a leaf computed in float32 and another in
-float64 get their own floors); fast mode probes one random direction. A probe evaluates f
-at offsets ±η and ±φη (φ the golden ratio: not commensurate, so that values snapped to a
-float32 grid cannot look exactly linear), with η `NOISE_STEP` times the stencil's step. What
-the least-squares quadratic through those 4 values and f0 leaves is rounding (plus
-:math:`\eta^3 f^{(3)}`, ~1e-20 relative for a smooth f): its root mean square over the 2
-degrees of freedom, σ, estimates one evaluation's rounding error. A probe is *quiet* when
+that move f most by f's own values (its stencils move one coordinate; a leaf computed in
+float32 and another in float64 get their own floors); fast mode probes one random direction.
+A probe evaluates f at offsets ±η and ±φη (φ the golden ratio: not commensurate, so that
+values snapped to a float32 grid cannot look exactly linear), with η `NOISE_STEP` times the
+stencil's step. What the least-squares quadratic through those 4 values and f0 leaves is
+rounding (plus :math:`\eta^3 f^{(3)}`, ~1e-20 relative for a smooth f): its root mean square
+over the 2 degrees of freedom, σ, estimates one evaluation's rounding error. A probe is *quiet* when
 ``3σ`` is within the model's bound. Otherwise η shrinks by φ (2 evaluations: ±η become the
 new ±φη) until the probe is quiet (what was loud was structure finer than the probe's step:
 ``j0`` at 1e6, ``sin(x / 1e4)`` at 1e12; a smooth f's residual shrinks by φ³ per level), or
@@ -58,6 +58,7 @@ from gradcheck._engine.calls import readonly
 from gradcheck._engine.numdiff import (
     CHUNK,
     FloatArray,
+    IntArray,
     chunks,
     leaf_scale,
     scales,
@@ -69,6 +70,10 @@ from gradcheck._engine.problem import Problem, on_float32_grid
 
 #: coordinates probed in full mode (4 evaluations each, 2 more per halving of a loud one).
 NOISE_COORDINATES = 3
+#: coordinates screened for them (`coordinate_probes`: one evaluation each): enough that a
+#: leaf most of whose entries do not move f (max pooling's unselected inputs, a ReLU's flat
+#: side) still yields 3 that do, few against full mode's 4 evaluations per entry.
+SCREEN = 12
 #: the probe's first step, relative to the stencil's: a smooth f's fourth difference is then
 #: ~1e-26 relative and a kink adds only ~ J h / 64, while f moves by many of its own ulps (and
 #: a float32 computation inside f by several float32 ulps).
@@ -102,19 +107,16 @@ def measured(prob: Problem, probe: str, analytic: Sequence[FloatArray]) -> Probl
     ``"coordinates"`` (full mode, and fast mode's named entries: each leaf on its own, from
     its own coordinates) or ``"direction"`` (fast mode: one floor for every leaf).
     ``analytic[j]`` holds leaf ``j``'s analytic derivatives, shaped ``(size, m)`` (``m``
-    outputs): a hint of which coordinates move f most (the probed ones), and along a direction
-    the conditioning ``||x ∘ a||₂`` of the model's bound; a coordinate probe measures its
-    conditioning ``|x_i ∂_i f|`` from f's own values. Both walk the leaves
+    outputs): read along a direction only, as the conditioning ``||x ∘ a||₂`` of the model's
+    bound; coordinate probes are chosen, and measure their conditioning ``|x_i ∂_i f|``, from
+    f's own values (`coordinate_probes`). Both walk the leaves
     `~gradcheck._engine.numdiff.CHUNK` entries at a time (fast mode's memory bound)."""
     factor = step_factor(DEFAULT_ULPS, prob.eps_f)
     if probe == "direction":
         floor, ratio, _ = _floor(prob, [direction_probe(prob.base, factor, analytic)])
         n = len(prob.base)
         return replace(prob, floors=[floor] * n, ratios=[ratio] * n)
-    found = [
-        _floor(prob, coordinate_probes(prob.base, j, factor, analytic[j]))
-        for j in range(len(prob.base))
-    ]
+    found = [_floor(prob, coordinate_probes(prob, j, factor)) for j in range(len(prob.base))]
     floors, ratios = [f for f, _, _ in found], [r for _, r, _ in found]
     # a leaf none of whose probes moved f (its effect is below f's resolution) measured
     # nothing: its floor is the resolution of f's own values (`grid_floor`), never a floor
@@ -203,27 +205,53 @@ def _weights(x: FloatArray, a: FloatArray, lo: int, hi: int) -> FloatArray:
         return np.asarray(xc[:, None] * np.abs(a[lo:hi]), dtype=np.float64)
 
 
-def coordinate_probes(base: list[FloatArray], j: int, factor: float, a: FloatArray) -> list[Gauged]:
-    """`NOISE_COORDINATES` coordinates of leaf ``j``, those that move f most (largest
-    ``|x_i a_i|``, the first ones on ties), each moved by `NOISE_STEP` times its stencil's
-    step; with ``|x_i| / η`` (`Gauged`: f's own change per probe step makes it the
-    conditioning). ``a``: the leaf's analytic derivatives, a hint of which coordinates to
-    probe, never part of a bound."""
-    x = base[j]
-    candidates: list[tuple[float, int]] = []
-    for lo, hi in chunks(0, x.size):  # the leading entries of every chunk, then of them all
-        w = np.max(_weights(x, a, lo, hi), axis=1) if a.shape[1] else np.zeros(hi - lo)
-        best = np.argsort(-w, kind="stable")[:NOISE_COORDINATES]
-        candidates.extend((-float(w[k]), lo + int(k)) for k in best)
-    picked = [i for _, i in sorted(candidates)[:NOISE_COORDINATES]]
+def coordinate_probes(prob: Problem, j: int, factor: float) -> list[Gauged]:
+    """`NOISE_COORDINATES` coordinates of leaf ``j``, chosen from f's own values: of the
+    `SCREEN` candidates (`_candidates`), those whose move by the stencil's first step changes f
+    most (one evaluation each; a leaf of at most `NOISE_COORDINATES` entries is probed whole,
+    unscreened). Each is moved by `NOISE_STEP` times its stencil's step; with ``|x_i| / η``
+    (`Gauged`: f's own change per probe step makes it the conditioning). Nothing of the
+    gradient under test enters: a wrong analytic value cannot choose the probes, hence cannot
+    move the floor, the steps or the allowed error (zoo dev seed 286 of soak 10: a planted
+    error at a flat ReLU entry took a probe from a kinked entry, the leaf stopped reading as
+    noisy, and its allowed error grew 200-fold)."""
+    x = prob.base[j]
+    flat = x.reshape(-1)
     rms = leaf_scale(x)
+    cand = _candidates(x)
+    h = steps(scales(flat[cand], rms), factor)  # the stencil's first steps
+    if cand.size > NOISE_COORDINATES:
+        moved = np.empty(cand.size)
+        for k, (i, hk) in enumerate(zip(cand, h, strict=True)):
+            value, _ = prob.point(_coordinate(prob.base, j, int(i), float(hk))(1.0))
+            with np.errstate(invalid="ignore", over="ignore"):
+                change = float(np.max(np.abs(value - prob.f0), initial=0.0))
+            moved[k] = change if np.isfinite(change) else -1.0  # a pole's: probed last
+        best = np.argsort(-moved, kind="stable")[:NOISE_COORDINATES]
+        cand, h = cand[best], h[best]
+    m = prob.f0.size
     out = []
-    for i in picked:
-        h = float(steps(scales(x.reshape(-1)[i : i + 1], rms), factor * NOISE_STEP)[0])
+    for i, hk in zip(cand, h * NOISE_STEP, strict=True):
         # the conditioning from f alone: |x_i| / h times f's change per probe step (`_probe`)
-        per_step = np.full(a.shape[1], abs(float(x.reshape(-1)[i])) / h)
-        out.append((_coordinate(base, j, i, h), per_step, True))
+        per_step = np.full(m, abs(float(flat[i])) / float(hk))
+        out.append((_coordinate(prob.base, j, int(i), float(hk)), per_step, True))
     return out
+
+
+def _candidates(x: FloatArray) -> IntArray:
+    """The coordinates `coordinate_probes` screens: all of a leaf of at most `SCREEN` entries;
+    of a larger one the `SCREEN` of largest ``|x_i|`` (the first ones on ties), found
+    `~gradcheck._engine.numdiff.CHUNK` entries at a time. From the point alone."""
+    flat = x.reshape(-1)
+    if flat.size <= SCREEN:
+        return np.arange(flat.size)
+    candidates: list[tuple[float, int]] = []
+    for lo, hi in chunks(0, flat.size):  # the leading entries of every chunk, then of them all
+        w = np.abs(flat[lo:hi].astype(np.float64, copy=False))
+        w = np.where(np.isfinite(w), w, -1.0)
+        best = np.argsort(-w, kind="stable")[:SCREEN]
+        candidates.extend((-float(w[k]), lo + int(k)) for k in best)
+    return np.array([i for _, i in sorted(candidates)[:SCREEN]], dtype=np.intp)
 
 
 def _coordinate(base: list[FloatArray], j: int, i: int, h: float) -> Probe:
